@@ -1,0 +1,97 @@
+"""Shared fixtures: one Postgres server per session, a freshly migrated database per test.
+
+The server is the embedded `pgserver` unless DATABASE_URL names another one (its
+role must be allowed to create databases). Migrations run once, into a template
+database; each test gets a copy of it (CREATE DATABASE ... TEMPLATE), which is
+much faster than migrating again.
+"""
+import itertools
+import os
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg2
+import pytest
+from psycopg2 import sql
+
+from ops import migrations
+
+TEST_SCHEMA = "analytics_test"
+TEMPLATE_DB = "analytics_test_template"
+
+
+@dataclass(frozen=True)
+class Database:
+    url: str
+    schema: str
+
+    def connect(self):
+        connection = psycopg2.connect(self.url)
+        connection.autocommit = True
+        return connection
+
+    def query(self, statement, params=None):
+        """Run one statement as the admin role and return all rows."""
+        with self.connect() as connection, connection.cursor() as cursor:
+            cursor.execute(statement, params)
+            return cursor.fetchall() if cursor.description else []
+        # psycopg2's `with connection` does not close it; the fixture drops the database anyway.
+
+    def count(self, table):
+        return self.query(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(self.schema, table)))[0][0]
+
+
+def with_database(url, name):
+    """The same server URL, pointing at another database."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/" + name))
+
+
+def _admin(url):
+    connection = psycopg2.connect(url)
+    connection.autocommit = True
+    return connection
+
+
+@pytest.fixture(scope="session")
+def postgres_url(tmp_path_factory):
+    """libpq URL of a superuser (or CREATEDB role) on the session's server."""
+    if os.environ.get("DATABASE_URL"):
+        yield os.environ["DATABASE_URL"]
+        return
+    import pgserver
+
+    server = pgserver.get_server(tmp_path_factory.mktemp("pgdata"), cleanup_mode="stop")
+    yield server.get_uri()
+    server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def template_database(postgres_url):
+    admin = _admin(postgres_url)
+    with admin.cursor() as cursor:
+        cursor.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(TEMPLATE_DB)))
+        cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(TEMPLATE_DB)))
+    migrations.upgrade(with_database(postgres_url, TEMPLATE_DB), TEST_SCHEMA)
+    yield TEMPLATE_DB
+    with admin.cursor() as cursor:
+        cursor.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(TEMPLATE_DB)))
+    admin.close()
+
+
+_database_numbers = itertools.count()
+
+
+@pytest.fixture
+def migrated_db(postgres_url, template_database):
+    """A fresh database holding the migrated schema `analytics_test`, dropped after the test."""
+    name = f"analytics_test_{os.getpid()}_{next(_database_numbers)}"
+    admin = _admin(postgres_url)
+    with admin.cursor() as cursor:
+        cursor.execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(template_database))
+        )
+    yield Database(url=with_database(postgres_url, name), schema=TEST_SCHEMA)
+    with admin.cursor() as cursor:
+        cursor.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    admin.close()
