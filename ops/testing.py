@@ -1,7 +1,7 @@
 """`inv test`: pytest over the whole suite or one function's tests."""
 from invoke import Exit
 
-FUNCTIONS = ("analytics_worker", "analytics_consumer")
+from ops.functions import FUNCTIONS
 
 
 def run_tests(c, func=None):
