@@ -1,0 +1,143 @@
+# One stage's part of the shared database: its schema, the writer role (the
+# worker: INSERT only) and the reader role (dashboards: SELECT only), and the
+# worker's database URL in Secrets Manager. Tables and views come from the
+# alembic migrations, run as the admin role (the owner); default privileges
+# make what they create later usable by the right role without another apply.
+
+locals {
+  writer_role = "${var.schema_name}_writer"
+  reader_role = "${var.schema_name}_reader"
+  url_tail    = "@${var.db_host}:${var.db_port}/${var.db_name}?sslmode=${var.sslmode}"
+}
+
+resource "postgresql_schema" "this" {
+  name     = var.schema_name
+  database = var.db_name
+  owner    = var.owner_role
+}
+
+resource "postgresql_role" "writer" {
+  name             = local.writer_role
+  login            = true
+  password         = var.writer_password
+  connection_limit = var.writer_connection_limit
+  search_path      = [var.schema_name]
+}
+
+resource "postgresql_role" "reader" {
+  name              = local.reader_role
+  login             = true
+  password          = var.reader_password
+  connection_limit  = var.reader_connection_limit
+  search_path       = [var.schema_name]
+  statement_timeout = var.reader_statement_timeout_ms
+}
+
+# ------------------------------------------------------------ database ---
+
+resource "postgresql_grant" "writer_database" {
+  database    = var.db_name
+  role        = postgresql_role.writer.name
+  object_type = "database"
+  # TEMPORARY: the worker stages rows in a temp table on its slow path.
+  privileges = ["CONNECT", "TEMPORARY"]
+}
+
+resource "postgresql_grant" "reader_database" {
+  database    = var.db_name
+  role        = postgresql_role.reader.name
+  object_type = "database"
+  privileges  = ["CONNECT"]
+}
+
+# -------------------------------------------------------------- schema ---
+
+resource "postgresql_grant" "writer_schema" {
+  database    = var.db_name
+  schema      = postgresql_schema.this.name
+  role        = postgresql_role.writer.name
+  object_type = "schema"
+  privileges  = ["USAGE"]
+}
+
+resource "postgresql_grant" "reader_schema" {
+  database    = var.db_name
+  schema      = postgresql_schema.this.name
+  role        = postgresql_role.reader.name
+  object_type = "schema"
+  privileges  = ["USAGE"]
+}
+
+# ------------------------------------------- tables that exist already ---
+
+resource "postgresql_grant" "writer_tables" {
+  database    = var.db_name
+  schema      = postgresql_schema.this.name
+  role        = postgresql_role.writer.name
+  object_type = "table"
+  objects     = []
+  privileges  = ["INSERT"]
+}
+
+resource "postgresql_grant" "writer_sequences" {
+  database    = var.db_name
+  schema      = postgresql_schema.this.name
+  role        = postgresql_role.writer.name
+  object_type = "sequence"
+  objects     = []
+  privileges  = ["USAGE"]
+}
+
+resource "postgresql_grant" "reader_tables" {
+  database    = var.db_name
+  schema      = postgresql_schema.this.name
+  role        = postgresql_role.reader.name
+  object_type = "table"
+  objects     = []
+  privileges  = ["SELECT"]
+}
+
+# ------------------------------- tables the migrations create later on ---
+
+resource "postgresql_default_privileges" "writer_tables" {
+  database    = var.db_name
+  schema      = postgresql_schema.this.name
+  owner       = var.owner_role
+  role        = postgresql_role.writer.name
+  object_type = "table"
+  privileges  = ["INSERT"]
+}
+
+resource "postgresql_default_privileges" "writer_sequences" {
+  database    = var.db_name
+  schema      = postgresql_schema.this.name
+  owner       = var.owner_role
+  role        = postgresql_role.writer.name
+  object_type = "sequence"
+  privileges  = ["USAGE"]
+}
+
+resource "postgresql_default_privileges" "reader_tables" {
+  database    = var.db_name
+  schema      = postgresql_schema.this.name
+  owner       = var.owner_role
+  role        = postgresql_role.reader.name
+  object_type = "table"
+  privileges  = ["SELECT"]
+}
+
+# ------------------------------------------- the worker's database URL ---
+
+resource "aws_secretsmanager_secret" "this" {
+  #checkov:skip=CKV2_AWS_57:No automatic rotation: the writer password is set by Terraform (postgresql_role.password); rotate it by changing writer_password and applying, which updates the role and this secret together.
+  name                    = var.secret_name
+  description             = "libpq URL of ${local.writer_role}, read by the analytics worker (DB_SECRET_ARN)."
+  kms_key_id              = var.kms_key_arn
+  recovery_window_in_days = var.secret_recovery_window_in_days
+  tags                    = var.tags
+}
+
+resource "aws_secretsmanager_secret_version" "this" {
+  secret_id     = aws_secretsmanager_secret.this.id
+  secret_string = "postgresql://${postgresql_role.writer.name}:${urlencode(var.writer_password)}${local.url_tail}"
+}

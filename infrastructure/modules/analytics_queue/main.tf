@@ -1,0 +1,277 @@
+# The analytics pipeline of one stage: queue + DLQ subscribed to the event
+# topic, the consumer (scheduled) and worker Lambdas, their least-privilege
+# IAM policies, and alarms to an alerts topic.
+#
+#   topic --raw delivery--> queue --(max_receive_count)--> DLQ
+#   schedule --> consumer --(synchronous Invoke)--> worker --> Postgres
+
+locals {
+  queue_name    = "analytics_events_${var.stage}"
+  dlq_name      = "analytics_events_${var.stage}_dlq"
+  consumer_name = "analytics_consumer_${var.stage}"
+  worker_name   = "analytics_worker_${var.stage}"
+  alerts_name   = "analytics_alerts_${var.stage}"
+
+  # A received message stays invisible for a whole consumer run plus one
+  # worker call that may still be running, with margin: only then may it
+  # be delivered again.
+  visibility_timeout_seconds = coalesce(
+    var.visibility_timeout_seconds,
+    var.consumer_timeout * 2 + var.worker_timeout,
+  )
+
+  consumer_environment = merge(
+    {
+      SQS_URL                = aws_sqs_queue.this.url
+      WORKER_LAMBDA_ARN      = module.worker.function_arn
+      WORKER_TIMEOUT_SECONDS = tostring(var.worker_timeout)
+    },
+    var.max_batch_events == null ? {} : { MAX_BATCH_EVENTS = tostring(var.max_batch_events) },
+    var.max_parallel_workers == null ? {} : { MAX_PARALLEL_WORKERS = tostring(var.max_parallel_workers) },
+  )
+}
+
+# ------------------------------------------------------------- queues ---
+
+resource "aws_sqs_queue" "dlq" {
+  name                      = local.dlq_name
+  message_retention_seconds = var.dlq_message_retention_seconds
+  kms_master_key_id         = var.kms_key_arn
+  tags                      = var.tags
+}
+
+resource "aws_sqs_queue" "this" {
+  name                       = local.queue_name
+  visibility_timeout_seconds = local.visibility_timeout_seconds
+  message_retention_seconds  = var.message_retention_seconds
+  receive_wait_time_seconds  = 20
+  kms_master_key_id          = var.kms_key_arn
+  tags                       = var.tags
+
+  redrive_policy = jsonencode({
+    deadLetterTargetArn = aws_sqs_queue.dlq.arn
+    maxReceiveCount     = var.max_receive_count
+  })
+
+  lifecycle {
+    precondition {
+      condition     = local.visibility_timeout_seconds > var.consumer_timeout + var.worker_timeout
+      error_message = "The queue's visibility timeout must be longer than the consumer's timeout plus one worker call; raise visibility_timeout_seconds or leave it null to derive it."
+    }
+    precondition {
+      condition     = local.visibility_timeout_seconds <= 43200
+      error_message = "The derived visibility timeout exceeds SQS's limit of 43200 seconds; lower the Lambda timeouts."
+    }
+    precondition {
+      condition     = var.worker_timeout < var.consumer_timeout
+      error_message = "worker_timeout must be shorter than consumer_timeout: the consumer waits for each synchronous worker call."
+    }
+  }
+}
+
+resource "aws_sqs_queue_redrive_allow_policy" "dlq" {
+  queue_url = aws_sqs_queue.dlq.id
+
+  redrive_allow_policy = jsonencode({
+    redrivePermission = "byQueue"
+    sourceQueueArns   = [aws_sqs_queue.this.arn]
+  })
+}
+
+data "aws_iam_policy_document" "queue" {
+  statement {
+    sid       = "OnlyTheEventTopicSends"
+    effect    = "Allow"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.this.arn]
+
+    principals {
+      type        = "Service"
+      identifiers = ["sns.amazonaws.com"]
+    }
+
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:SourceArn"
+      values   = [var.topic_arn]
+    }
+  }
+}
+
+resource "aws_sqs_queue_policy" "this" {
+  queue_url = aws_sqs_queue.this.id
+  policy    = data.aws_iam_policy_document.queue.json
+}
+
+resource "aws_sns_topic_subscription" "this" {
+  topic_arn            = var.topic_arn
+  protocol             = "sqs"
+  endpoint             = aws_sqs_queue.this.arn
+  raw_message_delivery = true
+  filter_policy        = var.subscription_filter_policy
+
+  depends_on = [aws_sqs_queue_policy.this]
+}
+
+# ------------------------------------------------------------ lambdas ---
+
+module "worker" {
+  source = "../lambda"
+
+  function_name                  = local.worker_name
+  description                    = "Validates a batch of analytics events and stores it in ${var.db_schema}."
+  filename                       = var.worker_zip
+  architecture                   = var.architecture
+  memory_size                    = var.worker_memory_size
+  timeout                        = var.worker_timeout
+  reserved_concurrent_executions = var.worker_reserved_concurrency
+  kms_key_arn                    = var.kms_key_arn
+  log_retention_days             = var.log_retention_days
+  tags                           = var.tags
+
+  environment_variables = {
+    DB_SECRET_ARN = var.db_secret_arn
+    DB_SCHEMA     = var.db_schema
+  }
+}
+
+module "consumer" {
+  source = "../lambda"
+
+  function_name                  = local.consumer_name
+  description                    = "Drains ${local.queue_name} and hands the events to ${local.worker_name}."
+  filename                       = var.consumer_zip
+  architecture                   = var.architecture
+  memory_size                    = var.consumer_memory_size
+  timeout                        = var.consumer_timeout
+  reserved_concurrent_executions = var.consumer_reserved_concurrency
+  kms_key_arn                    = var.kms_key_arn
+  log_retention_days             = var.log_retention_days
+  schedule_expression            = var.schedule_expression
+  environment_variables          = local.consumer_environment
+  tags                           = var.tags
+}
+
+data "aws_iam_policy_document" "worker" {
+  statement {
+    sid       = "ReadTheDatabaseUrl"
+    effect    = "Allow"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = [var.db_secret_arn]
+  }
+
+  statement {
+    sid       = "DecryptTheSecret"
+    effect    = "Allow"
+    actions   = ["kms:Decrypt"]
+    resources = [var.kms_key_arn]
+  }
+}
+
+resource "aws_iam_role_policy" "worker" {
+  name   = "read-database-secret"
+  role   = module.worker.role_name
+  policy = data.aws_iam_policy_document.worker.json
+}
+
+data "aws_iam_policy_document" "consumer" {
+  statement {
+    sid    = "DrainTheQueue"
+    effect = "Allow"
+    actions = [
+      "sqs:ReceiveMessage",
+      "sqs:DeleteMessage",
+      "sqs:GetQueueAttributes",
+      "sqs:ChangeMessageVisibility",
+    ]
+    resources = [aws_sqs_queue.this.arn]
+  }
+
+  statement {
+    sid       = "DecryptQueuedMessages"
+    effect    = "Allow"
+    actions   = ["kms:Decrypt"]
+    resources = [var.kms_key_arn]
+  }
+
+  statement {
+    sid       = "InvokeTheWorker"
+    effect    = "Allow"
+    actions   = ["lambda:InvokeFunction"]
+    resources = [module.worker.function_arn]
+  }
+}
+
+resource "aws_iam_role_policy" "consumer" {
+  name   = "drain-queue-invoke-worker"
+  role   = module.consumer.role_name
+  policy = data.aws_iam_policy_document.consumer.json
+}
+
+# ------------------------------------------------------------- alarms ---
+
+resource "aws_sns_topic" "alerts" {
+  name              = local.alerts_name
+  display_name      = "Analytics ${var.stage} alerts"
+  kms_master_key_id = var.kms_key_arn
+  tags              = var.tags
+}
+
+resource "aws_sns_topic_subscription" "alerts_email" {
+  count = var.alarm_email == null ? 0 : 1
+
+  topic_arn = aws_sns_topic.alerts.arn
+  protocol  = "email"
+  endpoint  = var.alarm_email
+}
+
+resource "aws_cloudwatch_metric_alarm" "dlq_depth" {
+  alarm_name          = "${local.dlq_name}_not_empty"
+  alarm_description   = "Messages reached ${local.dlq_name}: they failed ${var.max_receive_count} times. Inspect them in the SQS console and redrive them once the cause is fixed."
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  dimensions          = { QueueName = aws_sqs_queue.dlq.name }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = 0
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.alerts.arn]
+  ok_actions          = [aws_sns_topic.alerts.arn]
+  tags                = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "oldest_message_age" {
+  alarm_name          = "${local.queue_name}_oldest_message_too_old"
+  alarm_description   = "The oldest message in ${local.queue_name} waits longer than ${var.oldest_message_age_threshold_seconds} s: the consumer is not keeping up or not running."
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateAgeOfOldestMessage"
+  dimensions          = { QueueName = aws_sqs_queue.this.name }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 2
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = var.oldest_message_age_threshold_seconds
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.alerts.arn]
+  ok_actions          = [aws_sns_topic.alerts.arn]
+  tags                = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "worker_errors" {
+  alarm_name          = "${local.worker_name}_errors"
+  alarm_description   = "${local.worker_name} failed (database down or a bug); its batches stay in the queue and are retried."
+  namespace           = "AWS/Lambda"
+  metric_name         = "Errors"
+  dimensions          = { FunctionName = module.worker.function_name }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = var.worker_errors_threshold
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.alerts.arn]
+  ok_actions          = [aws_sns_topic.alerts.arn]
+  tags                = var.tags
+}

@@ -1,0 +1,259 @@
+variable "stage" {
+  description = "Stage name (dev, staging, prod, or another lower-case name); names every resource (analytics_events_<stage>, analytics_worker_<stage>, ...)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9]{1,15}$", var.stage))
+    error_message = "stage must be 2-16 lower-case letters or digits, starting with a letter (e.g. dev, staging, prod)."
+  }
+}
+
+variable "topic_arn" {
+  description = "ARN of the event topic (module messaging) the queue subscribes to; the queue policy admits only this topic."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:[a-z-]+:sns:", var.topic_arn))
+    error_message = "topic_arn must be an SNS topic ARN."
+  }
+}
+
+variable "subscription_filter_policy" {
+  description = "Optional SNS filter policy (JSON) of the queue's subscription; null delivers every message."
+  type        = string
+  default     = null
+}
+
+variable "kms_key_arn" {
+  description = "ARN of the KMS key that encrypts the queues, the alerts topic, the logs and the Lambda environments."
+  type        = string
+
+  validation {
+    condition     = startswith(var.kms_key_arn, "arn:")
+    error_message = "kms_key_arn must be a key ARN (arn:aws:kms:...)."
+  }
+}
+
+variable "db_secret_arn" {
+  description = "ARN of the Secrets Manager secret with the writer's libpq URL (module analytics_db); the worker may read only this secret."
+  type        = string
+}
+
+variable "db_schema" {
+  description = "Postgres schema the worker writes to (analytics_<stage>)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z_][a-z0-9_]{0,62}$", var.db_schema))
+    error_message = "db_schema must be a lower-case Postgres identifier."
+  }
+}
+
+variable "consumer_zip" {
+  description = "Path of the consumer's zip made by `inv build` (dist/analytics_consumer-<architecture>.zip)."
+  type        = string
+}
+
+variable "worker_zip" {
+  description = "Path of the worker's zip made by `inv build` (dist/analytics_worker-<architecture>.zip)."
+  type        = string
+}
+
+variable "architecture" {
+  description = "Instruction set of both functions: x86_64 or arm64 (must match the zips)."
+  type        = string
+  default     = "x86_64"
+
+  validation {
+    condition     = contains(["x86_64", "arm64"], var.architecture)
+    error_message = "architecture must be x86_64 or arm64."
+  }
+}
+
+variable "schedule_expression" {
+  description = "EventBridge schedule of the consumer: rate(...) or cron(...)."
+  type        = string
+  default     = "rate(5 minutes)"
+
+  validation {
+    condition     = can(regex("^(rate\\((1 (minute|hour|day)|([2-9]|[1-9][0-9]+) (minutes|hours|days))\\)|cron\\(\\S+ \\S+ \\S+ \\S+ \\S+ \\S+\\))$", var.schedule_expression))
+    error_message = "schedule_expression must be rate(1 minute), rate(N minutes|hours|days) with N >= 2, or cron(<6 fields>)."
+  }
+}
+
+variable "consumer_timeout" {
+  description = "Timeout of the consumer in seconds, 10..900; it stops draining when the time left would not cover one more worker call."
+  type        = number
+  default     = 240
+
+  validation {
+    condition     = var.consumer_timeout >= 10 && var.consumer_timeout <= 900
+    error_message = "consumer_timeout must be between 10 and 900 seconds."
+  }
+}
+
+variable "worker_timeout" {
+  description = "Timeout of the worker in seconds, 3..900; must be shorter than consumer_timeout (passed to the consumer as WORKER_TIMEOUT_SECONDS)."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.worker_timeout >= 3 && var.worker_timeout <= 900
+    error_message = "worker_timeout must be between 3 and 900 seconds."
+  }
+}
+
+variable "consumer_memory_size" {
+  description = "Memory of the consumer in MB, 128..10240."
+  type        = number
+  default     = 256
+
+  validation {
+    condition     = var.consumer_memory_size >= 128 && var.consumer_memory_size <= 10240
+    error_message = "consumer_memory_size must be between 128 and 10240 MB."
+  }
+}
+
+variable "worker_memory_size" {
+  description = "Memory of the worker in MB, 128..10240 (more memory also means more CPU for validation)."
+  type        = number
+  default     = 512
+
+  validation {
+    condition     = var.worker_memory_size >= 128 && var.worker_memory_size <= 10240
+    error_message = "worker_memory_size must be between 128 and 10240 MB."
+  }
+}
+
+variable "consumer_reserved_concurrency" {
+  description = "Reserved concurrency of the consumer; 1 keeps scheduled runs from overlapping. -1 leaves it unreserved (accounts with a concurrency limit of 10 cannot reserve any)."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.consumer_reserved_concurrency >= -1 && var.consumer_reserved_concurrency <= 1000
+    error_message = "consumer_reserved_concurrency must be -1 (unreserved) or 0..1000."
+  }
+}
+
+variable "worker_reserved_concurrency" {
+  description = "Reserved concurrency of the worker, capping database connections; keep it >= max_parallel_workers. -1 leaves it unreserved."
+  type        = number
+  default     = 4
+
+  validation {
+    condition     = var.worker_reserved_concurrency >= -1 && var.worker_reserved_concurrency <= 1000
+    error_message = "worker_reserved_concurrency must be -1 (unreserved) or 0..1000."
+  }
+}
+
+variable "max_batch_events" {
+  description = "Optional MAX_BATCH_EVENTS of the consumer: events per worker call, 1..5000 (stay under the 6 MB payload limit); null keeps the consumer's default."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.max_batch_events == null || (coalesce(var.max_batch_events, 1) >= 1 && coalesce(var.max_batch_events, 1) <= 5000)
+    error_message = "max_batch_events must be null or between 1 and 5000."
+  }
+}
+
+variable "max_parallel_workers" {
+  description = "Optional MAX_PARALLEL_WORKERS of the consumer: concurrent worker calls, 1..32; null keeps the consumer's default."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.max_parallel_workers == null || (coalesce(var.max_parallel_workers, 1) >= 1 && coalesce(var.max_parallel_workers, 1) <= 32)
+    error_message = "max_parallel_workers must be null or between 1 and 32."
+  }
+}
+
+variable "visibility_timeout_seconds" {
+  description = "Visibility timeout of the queue in seconds; null derives consumer_timeout * 2 + worker_timeout. Must exceed consumer_timeout + worker_timeout (checked), at most 43200."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.visibility_timeout_seconds == null || (coalesce(var.visibility_timeout_seconds, 0) >= 0 && coalesce(var.visibility_timeout_seconds, 0) <= 43200)
+    error_message = "visibility_timeout_seconds must be null or between 0 and 43200."
+  }
+}
+
+variable "max_receive_count" {
+  description = "Receives of a message before SQS moves it to the DLQ, 1..1000."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.max_receive_count >= 1 && var.max_receive_count <= 1000 && floor(var.max_receive_count) == var.max_receive_count
+    error_message = "max_receive_count must be a whole number between 1 and 1000."
+  }
+}
+
+variable "message_retention_seconds" {
+  description = "How long the queue keeps a message, in seconds, 60..1209600 (14 days)."
+  type        = number
+  default     = 345600
+
+  validation {
+    condition     = var.message_retention_seconds >= 60 && var.message_retention_seconds <= 1209600
+    error_message = "message_retention_seconds must be between 60 and 1209600 (14 days)."
+  }
+}
+
+variable "dlq_message_retention_seconds" {
+  description = "How long the DLQ keeps a message, in seconds, 60..1209600; keep it longer than the queue's retention."
+  type        = number
+  default     = 1209600
+
+  validation {
+    condition     = var.dlq_message_retention_seconds >= 60 && var.dlq_message_retention_seconds <= 1209600
+    error_message = "dlq_message_retention_seconds must be between 60 and 1209600 (14 days)."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Days CloudWatch keeps the functions' logs (a value CloudWatch Logs accepts, e.g. 30, 90, 365)."
+  type        = number
+  default     = 365
+}
+
+variable "oldest_message_age_threshold_seconds" {
+  description = "Alarm when the oldest queued message is older than this many seconds (default 1 hour: 12 missed runs)."
+  type        = number
+  default     = 3600
+
+  validation {
+    condition     = var.oldest_message_age_threshold_seconds >= 60
+    error_message = "oldest_message_age_threshold_seconds must be at least 60."
+  }
+}
+
+variable "worker_errors_threshold" {
+  description = "Alarm when the worker fails more than this many times in 5 minutes."
+  type        = number
+  default     = 0
+
+  validation {
+    condition     = var.worker_errors_threshold >= 0
+    error_message = "worker_errors_threshold must be >= 0."
+  }
+}
+
+variable "alarm_email" {
+  description = "Optional e-mail address subscribed to the alerts topic (AWS sends a confirmation mail); null for none."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.alarm_email == null || can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", coalesce(var.alarm_email, "x@y.z")))
+    error_message = "alarm_email must be null or an e-mail address."
+  }
+}
+
+variable "tags" {
+  description = "Tags added to every resource of the module."
+  type        = map(string)
+  default     = {}
+}

@@ -1,0 +1,216 @@
+# The one Postgres instance that every stage shares (one schema per stage),
+# and the customer managed KMS key that encrypts everything else of the
+# project (topics, queues, secrets, logs, Lambda environments): one key for
+# all stages keeps the cost at $1/month.
+
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+
+locals {
+  account_id    = data.aws_caller_identity.current.account_id
+  partition     = data.aws_partition.current.partition
+  region        = data.aws_region.current.region
+  major_version = split(".", var.engine_version)[0]
+}
+
+# ---------------------------------------------------------------- KMS key --
+
+resource "aws_kms_key" "this" {
+  description             = "${var.name}: encrypts the analytics topics, queues, secrets, logs and Lambda environments."
+  enable_key_rotation     = true
+  deletion_window_in_days = var.kms_deletion_window_in_days
+  tags                    = var.tags
+
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid       = "AccountAdministersKeyThroughIam"
+        Effect    = "Allow"
+        Principal = { AWS = "arn:${local.partition}:iam::${local.account_id}:root" }
+        Action    = "kms:*"
+        Resource  = "*"
+      },
+      {
+        Sid       = "CloudWatchLogsEncryptsLogGroups"
+        Effect    = "Allow"
+        Principal = { Service = "logs.${local.region}.amazonaws.com" }
+        Action    = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
+        Resource  = "*"
+        Condition = {
+          ArnLike = {
+            "kms:EncryptionContext:aws:logs:arn" = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:*"
+          }
+        }
+      },
+      {
+        Sid       = "SnsDeliversToEncryptedQueues"
+        Effect    = "Allow"
+        Principal = { Service = "sns.amazonaws.com" }
+        Action    = ["kms:GenerateDataKey*", "kms:Decrypt"]
+        Resource  = "*"
+        Condition = {
+          StringEquals = { "aws:SourceAccount" = local.account_id }
+        }
+      },
+      {
+        Sid       = "CloudWatchAlarmsPublishToEncryptedTopics"
+        Effect    = "Allow"
+        Principal = { Service = "cloudwatch.amazonaws.com" }
+        Action    = ["kms:GenerateDataKey*", "kms:Decrypt"]
+        Resource  = "*"
+        Condition = {
+          StringEquals = { "aws:SourceAccount" = local.account_id }
+        }
+      },
+    ]
+  })
+}
+
+resource "aws_kms_alias" "this" {
+  name          = "alias/${var.name}"
+  target_key_id = aws_kms_key.this.key_id
+}
+
+# ---------------------------------------------------------------- network --
+
+data "aws_vpc" "this" {
+  id      = var.vpc_id
+  default = var.vpc_id == null ? true : null
+}
+
+data "aws_subnets" "this" {
+  filter {
+    name   = "vpc-id"
+    values = [data.aws_vpc.this.id]
+  }
+}
+
+resource "aws_db_subnet_group" "this" {
+  name        = var.name
+  description = "Subnets of the ${var.name} database."
+  subnet_ids  = coalesce(var.subnet_ids, data.aws_subnets.this.ids)
+  tags        = var.tags
+}
+
+resource "aws_security_group" "this" {
+  name        = var.name
+  description = "Postgres access to ${var.name} from the allow-listed CIDR blocks only."
+  vpc_id      = data.aws_vpc.this.id
+  tags        = var.tags
+}
+
+resource "aws_vpc_security_group_ingress_rule" "postgres" {
+  for_each = toset(var.allowed_cidr_blocks)
+
+  security_group_id = aws_security_group.this.id
+  description       = "Postgres (TLS) from ${each.value}"
+  ip_protocol       = "tcp"
+  from_port         = var.port
+  to_port           = var.port
+  cidr_ipv4         = each.value
+  tags              = var.tags
+}
+
+# --------------------------------------------------------------- database --
+
+resource "aws_db_parameter_group" "this" {
+  name        = "${var.name}-postgres${local.major_version}"
+  family      = "postgres${local.major_version}"
+  description = "${var.name}: TLS required, slow statements and DDL logged."
+  tags        = var.tags
+
+  parameter {
+    name  = "rds.force_ssl"
+    value = "1"
+  }
+
+  parameter {
+    name  = "log_statement"
+    value = "ddl"
+  }
+
+  parameter {
+    name  = "log_min_duration_statement"
+    value = tostring(var.log_min_duration_statement_ms)
+  }
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+data "aws_iam_policy_document" "monitoring_assume_role" {
+  statement {
+    sid     = "RdsMonitoringAssumeRole"
+    effect  = "Allow"
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["monitoring.rds.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "monitoring" {
+  name               = "${var.name}-rds-monitoring"
+  description        = "Lets RDS Enhanced Monitoring of ${var.name} write to CloudWatch Logs."
+  assume_role_policy = data.aws_iam_policy_document.monitoring_assume_role.json
+  tags               = var.tags
+}
+
+resource "aws_iam_role_policy_attachment" "monitoring" {
+  role       = aws_iam_role.monitoring.name
+  policy_arn = "arn:${local.partition}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
+}
+
+resource "aws_db_instance" "this" {
+  #checkov:skip=CKV_AWS_157:Single-AZ by design: a free-tier class for a few dollars a month; Multi-AZ doubles the cost, and events wait in SQS during an outage.
+  #checkov:skip=CKV_AWS_17:Publicly accessible by design (no VPC, no NAT for the Lambdas): access is limited to allowed_cidr_blocks by the security group, and TLS is forced.
+  identifier     = var.name
+  engine         = "postgres"
+  engine_version = var.engine_version
+  instance_class = var.instance_class
+  port           = var.port
+  db_name        = var.db_name
+  username       = var.admin_username
+  password       = var.admin_password
+
+  allocated_storage     = var.allocated_storage
+  max_allocated_storage = var.max_allocated_storage
+  storage_type          = "gp3"
+  storage_encrypted     = true
+  kms_key_id            = aws_kms_key.this.arn
+
+  db_subnet_group_name                = aws_db_subnet_group.this.name
+  vpc_security_group_ids              = [aws_security_group.this.id]
+  publicly_accessible                 = true
+  multi_az                            = false
+  parameter_group_name                = aws_db_parameter_group.this.name
+  ca_cert_identifier                  = "rds-ca-rsa2048-g1"
+  iam_database_authentication_enabled = true
+
+  backup_retention_period   = var.backup_retention_days
+  copy_tags_to_snapshot     = true
+  deletion_protection       = var.deletion_protection
+  skip_final_snapshot       = false
+  final_snapshot_identifier = "${var.name}-final"
+  delete_automated_backups  = false
+
+  auto_minor_version_upgrade  = true
+  allow_major_version_upgrade = false
+  apply_immediately           = var.apply_immediately
+
+  enabled_cloudwatch_logs_exports       = ["postgresql", "upgrade"]
+  monitoring_interval                   = var.monitoring_interval_seconds
+  monitoring_role_arn                   = aws_iam_role.monitoring.arn
+  performance_insights_enabled          = true
+  performance_insights_kms_key_id       = aws_kms_key.this.arn
+  performance_insights_retention_period = 7
+
+  tags = var.tags
+
+  depends_on = [aws_iam_role_policy_attachment.monitoring]
+}

@@ -1,0 +1,127 @@
+variable "region" {
+  description = "AWS region of the stage; must be the shared root's region (the database lives there)."
+  type        = string
+  default     = "eu-central-1"
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]$", var.region))
+    error_message = "region must be an AWS region name such as eu-central-1."
+  }
+}
+
+variable "profile" {
+  description = "AWS CLI profile for the provider; null uses the standard credential chain (AWS_PROFILE, environment, instance role)."
+  type        = string
+  default     = null
+}
+
+variable "state_bucket" {
+  description = "S3 bucket that holds the Terraform states (the same one given to `terraform init -backend-config=bucket=...`); the shared root's state is read from it."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.state_bucket))
+    error_message = "state_bucket must be an S3 bucket name (3-63 lower-case letters, digits, dots or hyphens)."
+  }
+}
+
+variable "state_region" {
+  description = "Region of the state bucket."
+  type        = string
+  default     = "eu-central-1"
+}
+
+variable "writer_password" {
+  description = "Password of the stage's writer role (the worker), 16..128 characters. Secret: terraform.tfvars (git-ignored) or TF_VAR_writer_password."
+  type        = string
+  sensitive   = true
+}
+
+variable "reader_password" {
+  description = "Password of the stage's reader role (dashboards), 16..128 characters. Secret: terraform.tfvars (git-ignored) or TF_VAR_reader_password."
+  type        = string
+  sensitive   = true
+}
+
+variable "architecture" {
+  description = "Instruction set of the Lambda functions, x86_64 or arm64; `inv build` must have made dist/<function>-<architecture>.zip."
+  type        = string
+  default     = "x86_64"
+
+  validation {
+    condition     = contains(["x86_64", "arm64"], var.architecture)
+    error_message = "architecture must be x86_64 or arm64."
+  }
+}
+
+variable "schedule_expression" {
+  description = "How often the consumer drains the queue (EventBridge rate(...) or cron(...))."
+  type        = string
+  default     = "rate(5 minutes)"
+}
+
+variable "consumer_timeout" {
+  description = "Timeout of the consumer in seconds, 10..900."
+  type        = number
+  default     = 240
+}
+
+variable "worker_timeout" {
+  description = "Timeout of the worker in seconds, 3..900, shorter than consumer_timeout."
+  type        = number
+  default     = 60
+}
+
+variable "max_receive_count" {
+  description = "Receives of a message before it moves to the DLQ, 1..1000."
+  type        = number
+  default     = 5
+}
+
+variable "max_batch_events" {
+  description = "Events per worker call (consumer's MAX_BATCH_EVENTS), 1..5000; null keeps the consumer's default."
+  type        = number
+  default     = null
+}
+
+variable "max_parallel_workers" {
+  description = "Concurrent worker calls (consumer's MAX_PARALLEL_WORKERS), 1..32; null keeps the consumer's default."
+  type        = number
+  default     = null
+}
+
+variable "consumer_reserved_concurrency" {
+  description = "Reserved concurrency of the consumer (1: runs never overlap); -1 for unreserved (accounts with a concurrency limit of 10)."
+  type        = number
+  default     = 1
+}
+
+variable "worker_reserved_concurrency" {
+  description = "Reserved concurrency of the worker (caps database connections); -1 for unreserved."
+  type        = number
+  default     = 4
+}
+
+variable "log_retention_days" {
+  description = "Days CloudWatch keeps the functions' logs (30, 90, 365, ...)."
+  type        = number
+  default     = 365
+}
+
+variable "alarm_email" {
+  description = "E-mail address that receives the stage's alarms (confirm AWS's mail); null for none."
+  type        = string
+  default     = null
+}
+
+variable "create_publisher_access_key" {
+  description = "Create an access key for the stage's publisher user (its secret is kept in the state)."
+  type        = bool
+  default     = true
+}
+
+variable "publisher_pgp_key" {
+  description = "Optional PGP public key (base64) or keybase:<user>; then publisher_secret_access_key is PGP-encrypted."
+  type        = string
+  default     = null
+}
