@@ -1,14 +1,218 @@
 """Operator tasks: `inv --list` shows them all. The work lives in the `ops` package."""
-from invoke import task
+import json
+import sys
+
+from invoke import Exit, task
 
 from ops import testing
 from ops import lint_infra as lint_infra_module
+from ops.functions import FUNCTIONS
+
+ENV_HELP = "Stage: dev, staging, prod, or local (default: `env` in invoke.yaml)."
+FUNC_HELP = f"Function: {' or '.join(FUNCTIONS)}."
+ARCH_HELP = "Lambda architecture, x86_64 or arm64 (default: build.arch in invoke.yaml)."
+
+
+def _env(c, env):
+    return env or c.config.get("env")
+
+
+def _stage(c, env):
+    from ops import stage
+
+    return stage.load(_env(c, env))
+
+
+def _session(c, stage):
+    from ops import aws
+
+    return aws.for_context(c, stage)
+
+
+def _function(func):
+    if not func:
+        raise Exit(f"Name a function: {', '.join(FUNCTIONS)}.")
+    if func not in FUNCTIONS:
+        raise Exit(f"Unknown function {func!r}: choose one of {', '.join(FUNCTIONS)}.")
+    return func
+
+
+def _build_settings(c, arch):
+    build = c.config.get("build") or {}
+    return arch or build.get("arch") or "x86_64", build.get("runtime") or "python3.12"
+
+
+@task(
+    iterable=["func"],
+    help={
+        "func": f"Build only this function (repeatable; default: all). {FUNC_HELP}",
+        "arch": ARCH_HELP,
+    },
+)
+def build(c, func=None, arch=None):
+    """Build the Lambda zips dist/<function>-<arch>.zip (deterministic; prints size and SHA-256)."""
+    from ops import build as builder
+
+    arch, runtime = _build_settings(c, arch)
+    builder.check_arch(arch)
+    for name in func or FUNCTIONS:
+        artifact = builder.build(_function(name), arch, runtime)
+        print(artifact.describe())
 
 
 @task(help={"func": "Run only the tests of this function (analytics_worker, analytics_consumer)."})
 def test(c, func=None):
     """Run the test suite (all of it, or one function's tests)."""
     testing.run_tests(c, func)
+
+
+@task(
+    name="invoke",
+    help={
+        "func": FUNC_HELP,
+        "env": ENV_HELP,
+        "payload": "The event: inline JSON, or @path/to/file.json (default: {}).",
+        "local": "Run the handler in this process with the stage's settings instead of the deployed function.",
+    },
+)
+def invoke_(c, func, env=None, payload=None, local=False):
+    """Invoke a function synchronously and print its log tail and response."""
+    from ops import lambdas
+
+    func = _function(func)
+    event = lambdas.parse_payload(payload)
+    stage = _stage(c, env)
+    if local:
+        lambdas.invoke_local(func, stage, event)
+    else:
+        lambdas.invoke_deployed(_session(c, stage), stage.function_name(func), event)
+
+
+@task(help={"func": FUNC_HELP, "env": ENV_HELP, "arch": ARCH_HELP})
+def update(c, func, env=None, arch=None):
+    """Quick code update: re-zip the function's source over its built dependencies and deploy it."""
+    from ops import build as builder
+    from ops import lambdas
+
+    func = _function(func)
+    arch, runtime = _build_settings(c, arch)
+    stage = _stage(c, env)
+    name = stage.function_name(func)
+    artifact = builder.rebuild_source(func, arch, runtime)
+    print(artifact.describe())
+    lambdas.update_code(_session(c, stage), name, artifact)
+
+
+@task(
+    help={
+        "func": FUNC_HELP,
+        "env": ENV_HELP,
+        "since": "How far back to start, e.g. 30s, 10m, 2h, 1d (default 10m).",
+        "follow": "Keep polling for new events until Ctrl-C.",
+    }
+)
+def log(c, func, env=None, since="10m", follow=False):
+    """Print a function's CloudWatch log events (optionally following them)."""
+    from ops import aws, lambdas
+
+    func = _function(func)
+    seconds = lambdas.parse_since(since)
+    stage = _stage(c, env)
+    name = stage.function_name(func)
+    with aws.errors(f"Reading the logs of {name}"):
+        shown = lambdas.show_logs(_session(c, stage), name, seconds, follow=follow)
+    if not shown and not follow:
+        print(f"(no log events of {name} in the last {since})", file=sys.stderr)
+
+
+@task(
+    name="gen-event",
+    help={
+        "type": "The event_type of the event (default: a random one).",
+        "invalid": "Make an event that the worker rejects (its defect goes to stderr).",
+    },
+)
+def gen_event(c, type=None, invalid=False):
+    """Print one sample event (valid, or with --invalid one the worker rejects)."""
+    from ops import events
+
+    if invalid:
+        event, kind = events.invalid_event(event_type=type)
+        print(f"invalid: {events.INVALID_KINDS[kind]}", file=sys.stderr)
+    else:
+        event = events.sample_event(type)
+    print(json.dumps(event, indent=2))
+
+
+@task(
+    name="publish-event",
+    help={
+        "env": ENV_HELP,
+        "n": "How many sample events to publish (default 1).",
+        "type": "The event_type of every event (default: random ones).",
+    },
+)
+def publish_event(c, env=None, n=1, type=None):
+    """Publish N sample events to the stage's SNS topic, 10 per PublishBatch call."""
+    from ops import messaging
+
+    if n < 1:
+        raise Exit("-n must be at least 1.")
+    stage = _stage(c, env)
+    topic = stage.get("topic_arn")
+    summary = messaging.publish_events(_session(c, stage), topic, n, event_type=type)
+    print(
+        f"published {summary.published} of {n} events to {topic} in {summary.calls} PublishBatch calls, "
+        f"{summary.failed} failed, {summary.seconds:.1f} s"
+    )
+    if summary.failed:
+        raise Exit(code=1)
+
+
+@task(help={"env": ENV_HELP, "limit": "Move at most this many messages (default 0: all)."})
+def redrive(c, env=None, limit=0):
+    """Move the messages of the stage's dead-letter queue back to its queue."""
+    from ops import messaging
+
+    stage = _stage(c, env)
+    dlq, queue = stage.get("dlq_url"), stage.get("queue_url")
+    summary = messaging.redrive(_session(c, stage), dlq, queue, limit=limit or None)
+    print(f"moved {summary.moved} messages from {dlq} to {queue}, {summary.failed} failed, about {summary.left_in_dlq} left in the DLQ")
+    if summary.failed:
+        raise Exit(code=1)
+
+
+@task(
+    aliases=["init-db"],
+    help={"env": ENV_HELP, "revision": "Alembic revision to upgrade to (default head)."},
+)
+def migrate(c, env=None, revision="head"):
+    """Upgrade the stage's database schema with alembic (admin role)."""
+    from ops import database
+
+    database.migrate(_stage(c, env), revision, out=sys.stdout)
+    print("done")
+
+
+@task(help={"env": ENV_HELP, "role": "Connect as admin, writer or reader (default reader)."})
+def psql(c, env=None, role="reader"):
+    """Open psql on the stage's database as one of its roles."""
+    from ops import database
+
+    database.psql(_stage(c, env), role)
+
+
+@task(help={"env": ENV_HELP})
+def outputs(c, env=None):
+    """Print the stage's resolved endpoints (secrets masked)."""
+    stage = _stage(c, env)
+    print(f"# stage {stage.env}, from {stage.source}")
+    shown = stage.masked()
+    width = max((len(name) for name in shown), default=0)
+    for name, value in shown.items():
+        if not isinstance(value, str):
+            value = json.dumps(value)
+        print(f"{name.ljust(width)}  {value}")
 
 
 @task

@@ -1,0 +1,192 @@
+"""A stage's endpoints: the one place that reads them.
+
+Deployed stages (dev, staging, prod) take them from
+`terraform -chdir=infrastructure/<env> output -json`; keys missing there are looked
+up in the shared root (`infrastructure/shared`). The stage `local` takes them from
+`.local/stack.json`, written by `inv local`. `ANALYTICS_OUTPUTS_FILE` names a JSON
+file that replaces both (tests, or a copy saved from a machine with state access).
+
+Both file forms are accepted: terraform's own (`{"name": {"sensitive": ..., "value": ...}}`)
+and a plain `{"name": value}` object.
+"""
+import json
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from invoke import Exit
+
+from ops.functions import FUNCTIONS, ROOT
+
+INFRASTRUCTURE_DIR = ROOT / "infrastructure"
+LOCAL_STACK_FILE = ROOT / ".local" / "stack.json"
+OUTPUTS_FILE_VARIABLE = "ANALYTICS_OUTPUTS_FILE"
+LOCAL = "local"
+SHARED = "shared"
+
+# Always masked, whether or not the source marks them sensitive (a plain stack.json cannot).
+SENSITIVE = frozenset(
+    {"admin_database_url", "writer_database_url", "reader_database_url", "publisher_secret_access_key"}
+)
+# The output that names each function's deployed name.
+FUNCTION_OUTPUT = {"analytics_consumer": "consumer_function_name", "analytics_worker": "worker_function_name"}
+ROLES = ("admin", "writer", "reader")
+
+
+def parse_outputs(document):
+    """(values, sensitive names) from terraform's `output -json` document or a plain JSON object."""
+    if not isinstance(document, dict):
+        raise ValueError("the outputs must be a JSON object")
+    terraform_form = bool(document) and all(isinstance(v, dict) and "value" in v for v in document.values())
+    if terraform_form:
+        values = {name: entry["value"] for name, entry in document.items()}
+        sensitive = {name for name, entry in document.items() if entry.get("sensitive")}
+    else:
+        values = dict(document)
+        sensitive = set()
+    return values, frozenset(sensitive | (SENSITIVE & values.keys()))
+
+
+@dataclass
+class Stage:
+    env: str
+    values: dict
+    sensitive: frozenset = frozenset()
+    source: str = ""
+    _fallback: object = field(default=None, repr=False)  # callable giving the shared root's Stage, or None
+
+    def get(self, name):
+        if name in self.values and self.values[name] not in (None, ""):
+            return self.values[name]
+        if self._fallback is not None:
+            shared = self._fallback()
+            if shared is not None and shared.values.get(name) not in (None, ""):
+                return shared.values[name]
+        raise Exit(
+            f"Stage {self.env!r} has no output {name!r} (read from {self.source}). "
+            f"Run `terraform -chdir=infrastructure/{self.env} apply` so that it exists, "
+            "or add it to the outputs file."
+        )
+
+    @property
+    def region(self):
+        return self.values.get("region") or None
+
+    def function_name(self, function):
+        if function not in FUNCTIONS:
+            raise Exit(f"Unknown function {function!r}: choose one of {', '.join(FUNCTIONS)}.")
+        return self.get(FUNCTION_OUTPUT[function])
+
+    def database_url(self, role):
+        if role not in ROLES:
+            raise Exit(f"Unknown role {role!r}: choose one of {', '.join(ROLES)}.")
+        return self.get(f"{role}_database_url")
+
+    def masked(self):
+        """The values, secrets masked: database URLs keep all but their password."""
+        shown = {}
+        for name in sorted(self.values):
+            value = self.values[name]
+            shown[name] = mask(value) if name in self.sensitive else value
+        return shown
+
+
+def mask(value):
+    if isinstance(value, str) and "://" in value:
+        parts = urlsplit(value)
+        if parts.password is not None:
+            user = parts.username or ""
+            host = parts.hostname or ""
+            if ":" in host:
+                host = f"[{host}]"
+            netloc = f"{user}:****@{host}" + (f":{parts.port}" if parts.port else "")
+            return urlunsplit(parts._replace(netloc=netloc))
+        return value if "password=" not in parts.query else "(sensitive)"
+    return "(sensitive)"
+
+
+def _read_file(path, env):
+    path = Path(path)
+    try:
+        document = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise Exit(f"Outputs file {path} does not exist: check {OUTPUTS_FILE_VARIABLE}.") from None
+    except json.JSONDecodeError as error:
+        raise Exit(f"Outputs file {path} is not valid JSON ({error}): fix or regenerate it.") from None
+    try:
+        values, sensitive = parse_outputs(document)
+    except ValueError as error:
+        raise Exit(f"Outputs file {path}: {error}.") from None
+    return Stage(env, values, sensitive, source=str(path))
+
+
+def terraform_outputs(root_name, required=True):
+    """Stage-shaped outputs of infrastructure/<root_name> via `terraform output -json`."""
+    root = INFRASTRUCTURE_DIR / root_name
+    if not root.is_dir():
+        if not required:
+            return None
+        known = sorted(p.name for p in INFRASTRUCTURE_DIR.glob("*") if (p / "main.tf").exists()) if INFRASTRUCTURE_DIR.is_dir() else []
+        raise Exit(
+            f"No stage {root_name!r}: infrastructure/{root_name} does not exist"
+            + (f" (stages: {', '.join(known)}, or {LOCAL})." if known else f" (use --env {LOCAL} for the local stack).")
+        )
+    binary = shutil.which(os.environ.get("TERRAFORM", "terraform"))
+    if binary is None:
+        raise Exit(
+            "terraform is not installed (needed to read the stage's outputs): install Terraform >= 1.5 "
+            f"(https://developer.hashicorp.com/terraform/install), or set {OUTPUTS_FILE_VARIABLE} to a saved "
+            "`terraform output -json` document."
+        )
+    command = [binary, f"-chdir={root}", "output", "-no-color", "-json"]
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    except subprocess.TimeoutExpired:
+        raise Exit(f"`terraform -chdir=infrastructure/{root_name} output -json` did not answer within 120 s.") from None
+    if result.returncode != 0:
+        if not required:
+            return None
+        raise Exit(
+            f"`terraform -chdir=infrastructure/{root_name} output -json` failed:\n{result.stderr.strip()}\n"
+            f"Run `terraform -chdir=infrastructure/{root_name} init` (it needs access to the state)."
+        )
+    try:
+        document = json.loads(result.stdout or "{}")
+        values, sensitive = parse_outputs(document)
+    except (json.JSONDecodeError, ValueError) as error:
+        raise Exit(f"terraform printed outputs that are not a JSON object ({error}).") from None
+    if not values:
+        if not required:
+            return None
+        raise Exit(
+            f"Stage {root_name!r} has no outputs: its state is empty. "
+            f"Deploy it first: `terraform -chdir=infrastructure/{root_name} init && "
+            f"terraform -chdir=infrastructure/{root_name} apply`."
+        )
+    return Stage(root_name, values, sensitive, source=f"terraform -chdir=infrastructure/{root_name} output -json")
+
+
+def load(env):
+    """The Stage for `env`; raises invoke.Exit with what to do when its outputs cannot be read."""
+    if not env:
+        raise Exit("No stage given: pass --env (e.g. --env dev) or set `env` in invoke.yaml.")
+    override = os.environ.get(OUTPUTS_FILE_VARIABLE)
+    if override:
+        return _read_file(override, env)
+    if env == LOCAL:
+        if not LOCAL_STACK_FILE.exists():
+            raise Exit(f"The local stack is not running ({LOCAL_STACK_FILE} is missing): start the local stack with `inv local`.")
+        return _read_file(LOCAL_STACK_FILE, env)
+    stage = terraform_outputs(env)
+    cache = {}
+
+    def shared():
+        if "stage" not in cache:
+            cache["stage"] = terraform_outputs(SHARED, required=False)
+        return cache["stage"]
+
+    stage._fallback = shared
+    return stage
