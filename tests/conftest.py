@@ -47,6 +47,13 @@ def with_database(url, name):
     return urlunsplit(parts._replace(path="/" + name))
 
 
+def as_role(url, role, password):
+    """The same server and database URL, logging in as another role."""
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{role}:{password}@{host}"))
+
+
 def _admin(url):
     connection = psycopg2.connect(url)
     connection.autocommit = True

@@ -1,0 +1,257 @@
+"""Storing batches in a real Postgres: counts, idempotency, rejects, restricted roles and failures."""
+import json
+import random
+import uuid
+
+import psycopg2
+import pytest
+
+from analytics_worker.database import ReusableConnection
+from analytics_worker.store import store_batch
+from conftest import as_role
+from worker_samples import event, raw_body, sns_envelope
+
+
+@pytest.fixture
+def connection(migrated_db):
+    connection = psycopg2.connect(migrated_db.url)
+    yield connection
+    connection.close()
+
+
+def stored_event_ids(db):
+    return {row[0] for row in db.query(f"SELECT event_id FROM {db.schema}.events")}
+
+
+def test_each_item_kind_is_stored_with_its_columns(migrated_db, connection):
+    # GIVEN one item of each kind
+    items = [
+        event(event_id="as-object", colour="red"),
+        raw_body(event(event_id="as-raw-body", event_timestamp="2026-11-28T11:00:00+01:00")),
+        sns_envelope(event(event_id="as-envelope", meta=None, token_payload={"sub": "user-7"})),
+        "garbage",
+    ]
+    # WHEN the batch is stored
+    result = store_batch(connection, migrated_db.schema, items)
+    # THEN three events are stored and the garbage is rejected
+    assert result.as_dict() == {"processed": 4, "stored": 3, "duplicates": 0, "rejected": 1}
+    rows = migrated_db.query(
+        f"SELECT event_id, event_timestamp AT TIME ZONE 'UTC', meta, token_payload, extra"
+        f" FROM {migrated_db.schema}.events ORDER BY event_id"
+    )
+    assert [(r[0], r[1].isoformat(), r[2], r[3], r[4]) for r in rows] == [
+        ("as-envelope", "2026-11-28T10:15:00", None, {"sub": "user-7"}, None),
+        ("as-object", "2026-11-28T10:15:00", {"path": "/products/42", "duration_ms": 130}, None, {"colour": "red"}),
+        ("as-raw-body", "2026-11-28T10:00:00", {"path": "/products/42", "duration_ms": 130}, None, None),
+    ]
+    assert migrated_db.query(f"SELECT reason, raw FROM {migrated_db.schema}.rejected_events") == [
+        ("message body is not valid JSON: unexpected character, expected a JSON value: line 1 column 1 (char 0)", "garbage")
+    ]
+
+
+def test_text_that_needs_escaping_is_stored_exactly(migrated_db, connection):
+    # GIVEN values holding tabs, newlines, backslashes and non-ASCII text
+    tricky = "tab\there\nnew line\r\\back\\slash \\N Zoë 🎉"
+    items = [raw_body(event(event_id="tricky", user_name=tricky[:128], meta={"note": tricky}, extra=tricky))]
+    # WHEN stored
+    assert store_batch(connection, migrated_db.schema, items).stored == 1
+    # THEN they read back unchanged
+    assert migrated_db.query(f"SELECT user_name, meta->>'note', extra->>'extra' FROM {migrated_db.schema}.events") == [
+        (tricky, tricky, tricky)
+    ]
+
+
+def test_a_repeated_event_id_is_stored_once_within_a_batch(migrated_db, connection):
+    # GIVEN the same event twice in one batch, once raw and once in an envelope
+    fields = event(event_id="twice")
+    # WHEN stored
+    result = store_batch(connection, migrated_db.schema, [raw_body(fields), sns_envelope(fields)])
+    # THEN one row, one duplicate
+    assert result.as_dict() == {"processed": 2, "stored": 1, "duplicates": 1, "rejected": 0}
+    assert migrated_db.count("events") == 1
+
+
+def test_events_already_stored_are_duplicates_in_a_later_batch(migrated_db, connection):
+    # GIVEN a stored batch
+    old = [raw_body(event()) for _ in range(30)]
+    store_batch(connection, migrated_db.schema, old)
+    # WHEN a later batch mixes those events with new ones
+    new = [raw_body(event()) for _ in range(20)]
+    mixed = old[:10] + new + old[10:]
+    result = store_batch(connection, migrated_db.schema, mixed)
+    # THEN only the new ones are stored, the rest counted as duplicates
+    assert result.as_dict() == {"processed": 50, "stored": 20, "duplicates": 30, "rejected": 0}
+    assert migrated_db.count("events") == 50
+
+
+def test_a_retried_batch_of_rejects_adds_nothing(migrated_db, connection):
+    # GIVEN a batch of invalid items, stored once
+    rejects = ["garbage", raw_body(event(event_type="")), sns_envelope({"event_id": "no-type"}), 17]
+    first = store_batch(connection, migrated_db.schema, rejects)
+    # WHEN the same batch arrives again
+    second = store_batch(connection, migrated_db.schema, rejects)
+    # THEN each call reports the rejects, but each raw text is stored once
+    assert first.rejected == second.rejected == 4
+    assert migrated_db.count("rejected_events") == 4
+
+
+def test_the_same_garbage_twice_in_a_batch_is_one_row(migrated_db, connection):
+    result = store_batch(connection, migrated_db.schema, ["oops", "oops"])
+    assert result.as_dict() == {"processed": 2, "stored": 0, "duplicates": 0, "rejected": 2}
+    assert migrated_db.count("rejected_events") == 1
+
+
+def test_a_mixed_batch_of_1000_items_accounts_for_every_item(migrated_db, connection):
+    # GIVEN 1,000 items: valid events (raw bodies, SNS envelopes, objects), repeats of them, and invalid items
+    rng = random.Random(7)
+    valid = [event(event_type=rng.choice(["page_viewed", "signed_up", "clicked"])) for _ in range(700)]
+    items = []
+    for i, fields in enumerate(valid):
+        items.append([raw_body, sns_envelope, dict][i % 3](fields))
+    repeats = [sns_envelope(fields) for fields in rng.sample(valid, 100)]
+    invalid = (
+        [f"garbage {i}" for i in range(60)]
+        + [raw_body(event(event_id="", user_id=f"user-{i}")) for i in range(60)]
+        + [sns_envelope(event(event_timestamp=f"2026-13-{i:02d}T00:00:00Z")) for i in range(40)]
+        + [json.dumps([i]) for i in range(20)]
+        + [{"event_id": f"partial-{i}"} for i in range(20)]
+    )
+    items += repeats + invalid
+    rng.shuffle(items)
+    assert len(items) == 1000
+
+    # WHEN the batch is stored
+    result = store_batch(connection, migrated_db.schema, items).as_dict()
+
+    # THEN rows = unique valid events, rejected rows = invalid items, and the counts add up
+    assert result == {"processed": 1000, "stored": 700, "duplicates": 100, "rejected": 200}
+    assert stored_event_ids(migrated_db) == {fields["event_id"] for fields in valid}
+    assert migrated_db.count("rejected_events") == 200
+
+    # AND sending the same batch again changes no row
+    again = store_batch(connection, migrated_db.schema, items).as_dict()
+    assert again == {"processed": 1000, "stored": 0, "duplicates": 800, "rejected": 200}
+    assert migrated_db.count("events") == 700
+    assert migrated_db.count("rejected_events") == 200
+
+
+@pytest.mark.parametrize(
+    "item, reason",
+    [
+        (raw_body(event(user_name="nul\u0000byte")), "event contains a NUL character"),
+        (raw_body(event(meta={"k": "nul\u0000byte"})), "event contains a NUL character (\\u0000), which Postgres cannot store in JSON"),
+        ('{"event_id": "\\ud800", "event_timestamp": "2026-11-28T10:00:00Z", "event_type": "x"}', "message body is not valid JSON"),
+        (event(user_name="lone \ud800 surrogate"), "event object cannot be written as JSON"),
+        (event(meta={"big": 10**30}), "event object cannot be written as JSON"),
+    ],
+)
+def test_events_postgres_cannot_hold_are_rejected_without_failing_the_batch(migrated_db, connection, item, reason):
+    # GIVEN a batch with a good event and one whose text Postgres cannot store
+    good = raw_body(event(event_id="good"))
+    # WHEN stored
+    result = store_batch(connection, migrated_db.schema, [good, item])
+    # THEN the good event is stored and the other rejected with the reason
+    assert result.as_dict() == {"processed": 2, "stored": 1, "duplicates": 0, "rejected": 1}
+    [(stored_reason,)] = migrated_db.query(f"SELECT reason FROM {migrated_db.schema}.rejected_events")
+    assert stored_reason.startswith(reason), stored_reason
+
+
+def test_a_row_the_database_refuses_is_rejected_and_the_rest_stored(migrated_db, connection):
+    # GIVEN a database rule the worker does not know about, and one stored event
+    migrated_db.query(f"ALTER TABLE {migrated_db.schema}.events ADD CHECK (event_type <> 'forbidden')")
+    store_batch(connection, migrated_db.schema, [raw_body(event(event_id="old"))])
+    # WHEN a batch holds an event breaking that rule, a duplicate and new events
+    items = [raw_body(event(event_id="old")), raw_body(event(event_id="bad", event_type="forbidden"))]
+    items += [raw_body(event(event_id=f"new-{i}")) for i in range(3)]
+    result = store_batch(connection, migrated_db.schema, items)
+    # THEN the new events are stored, the duplicate counted and the refused one rejected with the database's words
+    assert result.as_dict() == {"processed": 5, "stored": 3, "duplicates": 1, "rejected": 1}
+    [(reason, event_id)] = migrated_db.query(f"SELECT reason, event_id FROM {migrated_db.schema}.rejected_events")
+    assert event_id == "bad"
+    assert reason.startswith("database refused the event: new row for relation \"events\" violates check constraint")
+
+
+def test_a_role_with_only_insert_can_store_everything(migrated_db):
+    # GIVEN a writer role holding only INSERT on the tables and USAGE on the schema and sequences
+    schema = migrated_db.schema
+    migrated_db.query("DROP ROLE IF EXISTS worker_insert_only")
+    migrated_db.query("CREATE ROLE worker_insert_only LOGIN PASSWORD 'insert-only'")
+    migrated_db.query(f"GRANT USAGE ON SCHEMA {schema} TO worker_insert_only")
+    migrated_db.query(f"GRANT INSERT ON ALL TABLES IN SCHEMA {schema} TO worker_insert_only")
+    migrated_db.query(f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA {schema} TO worker_insert_only")
+    writer = psycopg2.connect(as_role(migrated_db.url, "worker_insert_only", "insert-only"))
+    try:
+        # WHEN it stores new events, then a batch with duplicates (the temp-table path) and rejects
+        first = store_batch(writer, schema, [raw_body(event(event_id=f"e{i}")) for i in range(5)])
+        second = store_batch(writer, schema, [raw_body(event(event_id=f"e{i}")) for i in range(8)] + ["junk"])
+        # THEN both work, with the right counts
+        assert first.as_dict() == {"processed": 5, "stored": 5, "duplicates": 0, "rejected": 0}
+        assert second.as_dict() == {"processed": 9, "stored": 3, "duplicates": 5, "rejected": 1}
+        # AND the role really cannot read what it wrote
+        with pytest.raises(psycopg2.errors.InsufficientPrivilege), writer.cursor() as cursor:
+            cursor.execute(f"SELECT count(*) FROM {schema}.events")
+    finally:
+        writer.close()
+        migrated_db.query(f"DROP OWNED BY worker_insert_only")
+        migrated_db.query("DROP ROLE worker_insert_only")
+    assert migrated_db.count("events") == 8
+
+
+def install_connection_killer(db, times):
+    """A trigger that kills the session storing rejects, the first `times` times (a real mid-call crash)."""
+    db.query("CREATE SEQUENCE public.kills")
+    db.query(f"""
+        CREATE FUNCTION public.kill_session() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF nextval('public.kills') <= {times} THEN
+                PERFORM pg_terminate_backend(pg_backend_pid());
+            END IF;
+            RETURN NEW;
+        END $$""")
+    db.query(
+        f"CREATE TRIGGER kill_session BEFORE INSERT ON {db.schema}.rejected_events"
+        " FOR EACH STATEMENT EXECUTE FUNCTION public.kill_session()"
+    )
+
+
+def batch_with_events_and_a_reject():
+    return [raw_body(event()) for _ in range(50)] + ["junk"]
+
+
+def test_database_lost_mid_call_raises_and_commits_nothing(migrated_db):
+    # GIVEN a database whose session dies on every attempt, after the events were copied
+    install_connection_killer(migrated_db, times=2)
+    connection = ReusableConnection(lambda: migrated_db.url)
+    # WHEN a batch is stored
+    with pytest.raises(psycopg2.OperationalError):
+        connection.run(lambda conn: store_batch(conn, migrated_db.schema, batch_with_events_and_a_reject()))
+    # THEN the call raised after one reconnect, and nothing was committed
+    assert migrated_db.query("SELECT last_value FROM public.kills") == [(2,)]
+    assert migrated_db.count("events") == 0
+    assert migrated_db.count("rejected_events") == 0
+
+
+def test_a_broken_connection_is_reopened_once_and_the_batch_stored_once(migrated_db):
+    # GIVEN a connection in use, and a database that kills the session once
+    connection = ReusableConnection(lambda: migrated_db.url)
+    connection.run(lambda conn: store_batch(conn, migrated_db.schema, [raw_body(event())]))
+    install_connection_killer(migrated_db, times=1)
+    # WHEN the next batch is stored
+    items = batch_with_events_and_a_reject()
+    result = connection.run(lambda conn: store_batch(conn, migrated_db.schema, items))
+    # THEN it was retried on a new connection and stored exactly once
+    assert result.as_dict() == {"processed": 51, "stored": 50, "duplicates": 0, "rejected": 1}
+    assert migrated_db.count("events") == 51
+    assert migrated_db.count("rejected_events") == 1
+
+
+def test_an_unreachable_database_raises(tmp_path):
+    connection = ReusableConnection(lambda: f"postgresql://nobody@/postgres?host={tmp_path}")
+    with pytest.raises(psycopg2.OperationalError):
+        connection.run(lambda conn: store_batch(conn, "analytics_test", [raw_body(event())]))
+
+
+def test_the_connection_is_reused_between_calls(migrated_db):
+    connection = ReusableConnection(lambda: migrated_db.url)
+    pids = [connection.run(lambda conn: conn.get_backend_pid()) for _ in range(3)]
+    assert len(set(pids)) == 1
