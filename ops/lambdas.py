@@ -44,8 +44,9 @@ def parse_payload(text):
 # ---- deployed invoke ----------------------------------------------------------------------
 
 
-def invoke_deployed(session, function_name, payload, out=sys.stdout, err=sys.stderr):
+def invoke_deployed(session, function_name, payload, out=None, err=None):
     """Invoke synchronously, print the log tail (stderr) and the response (stdout); Exit(1) on a function error."""
+    out, err = out or sys.stdout, err or sys.stderr
     client = session.client("lambda")
     with aws.errors(f"Invoking {function_name}"):
         response = client.invoke(
@@ -118,8 +119,9 @@ def patched_environ(values):
                 os.environ[name] = value
 
 
-def invoke_local(function, stage, payload, out=sys.stdout, err=sys.stderr):
+def invoke_local(function, stage, payload, out=None, err=None):
     """Run functions/<function>/main.py's handler in this process with the stage's settings; returns its result."""
+    out, err = out or sys.stdout, err or sys.stderr
     environment = local_environment(function, stage)
     with patched_environ(environment):
         try:
@@ -141,8 +143,9 @@ def invoke_local(function, stage, payload, out=sys.stdout, err=sys.stderr):
 # ---- update -------------------------------------------------------------------------------
 
 
-def update_code(session, function_name, artifact, out=sys.stdout):
+def update_code(session, function_name, artifact, out=None):
     """Upload the zip, wait until Lambda finished the update, and return the new CodeSha256."""
+    out = out or sys.stdout
     client = session.client("lambda")
     with aws.errors(f"Updating {function_name}"):
         current = client.get_function_configuration(FunctionName=function_name)
@@ -202,8 +205,9 @@ def fetch_logs(client, group, start_ms, seen):
     return events
 
 
-def show_logs(session, function_name, since_seconds, follow=False, poll_seconds=2.0, out=sys.stdout, max_polls=None):
+def show_logs(session, function_name, since_seconds, follow=False, poll_seconds=2.0, out=None, max_polls=None):
     """Print the function's log events of the last `since_seconds`; with follow, keep polling until Ctrl-C."""
+    out = out or sys.stdout
     client = session.client("logs")
     group = f"/aws/lambda/{function_name}"
     start_ms = int((time.time() - since_seconds) * 1000)

@@ -14,7 +14,8 @@ BATCH = 10  # the most SNS PublishBatch and SQS SendMessageBatch take in one cal
 class Progress:
     """A one-line text progress bar on a stream (stderr by default); plain lines when it is not a terminal."""
 
-    def __init__(self, total, label, stream=sys.stderr, width=30):
+    def __init__(self, total, label, stream=None, width=30):
+        stream = stream or sys.stderr
         self.total, self.label, self.stream, self.width = total, label, stream, width
         self.tty = hasattr(stream, "isatty") and stream.isatty()
         self._last_line = -1
@@ -44,8 +45,9 @@ class PublishSummary:
     seconds: float
 
 
-def publish_events(session, topic_arn, count, event_type=None, seed=None, err=sys.stderr):
+def publish_events(session, topic_arn, count, event_type=None, seed=None, err=None):
     """Publish `count` sample events to the topic, BATCH per PublishBatch call."""
+    err = err or sys.stderr
     client = session.client("sns")
     rng = random.Random(seed)
     progress = Progress(count, "publishing", stream=err)
@@ -84,12 +86,13 @@ def approximate_count(client, queue_url):
     return int(attributes.get("ApproximateNumberOfMessages", 0)), int(attributes.get("ApproximateNumberOfMessagesNotVisible", 0))
 
 
-def redrive(session, dlq_url, queue_url, limit=None, wait_seconds=1, err=sys.stderr):
+def redrive(session, dlq_url, queue_url, limit=None, wait_seconds=1, err=None):
     """Move messages from the DLQ to the queue: receive, send (same body and attributes), delete what was sent.
 
     A message whose send failed stays in the DLQ (it reappears after its visibility timeout).
     Stops when a receive comes back empty or after `limit` messages.
     """
+    err = err or sys.stderr
     client = session.client("sqs")
     moved = failed = 0
     with aws.errors("Redriving the dead-letter queue"):

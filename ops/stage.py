@@ -129,11 +129,8 @@ def terraform_outputs(root_name, required=True):
     if not root.is_dir():
         if not required:
             return None
-        known = sorted(p.name for p in INFRASTRUCTURE_DIR.glob("*") if (p / "main.tf").exists()) if INFRASTRUCTURE_DIR.is_dir() else []
-        raise Exit(
-            f"No stage {root_name!r}: infrastructure/{root_name} does not exist"
-            + (f" (stages: {', '.join(known)}, or {LOCAL})." if known else f" (use --env {LOCAL} for the local stack).")
-        )
+        known = sorted(p.parent.name for p in INFRASTRUCTURE_DIR.glob("*/main.tf") if p.parent.name != SHARED)
+        raise Exit(f"No stage {root_name!r}: infrastructure/{root_name} does not exist (known stages: {', '.join(known + [LOCAL])}).")
     binary = shutil.which(os.environ.get("TERRAFORM", "terraform"))
     if binary is None:
         raise Exit(

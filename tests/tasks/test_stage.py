@@ -1,0 +1,182 @@
+"""A stage's endpoints (ops.stage, `inv outputs`): terraform's document, the local stack file, preconditions."""
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+from invoke import Exit
+
+import tasks
+from ops import stage as stage_module
+
+FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "terraform_output_dev.json"
+SECRETS = ("Zq8%2Bv3kR1tW0pLm5", "H7d%21pXc2mN9qRs4u", "Lk3%24vB8nQ1zXy6w", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+
+
+@pytest.fixture
+def no_override(monkeypatch):
+    monkeypatch.delenv(stage_module.OUTPUTS_FILE_VARIABLE, raising=False)
+
+
+@pytest.fixture
+def fake_terraform(tmp_path, monkeypatch, no_override):
+    """A `terraform` on PATH that prints a given document (and records its arguments), plus stage folders."""
+    infrastructure = tmp_path / "infrastructure"
+    for root in ("dev", "shared"):
+        (infrastructure / root).mkdir(parents=True)
+        (infrastructure / root / "main.tf").write_text("")
+    monkeypatch.setattr(stage_module, "INFRASTRUCTURE_DIR", infrastructure)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    script = bin_dir / "terraform"
+    monkeypatch.setenv("PATH", str(bin_dir))
+    monkeypatch.delenv("TERRAFORM", raising=False)
+
+    def install(stdout_by_root, exit_code=0, stderr=""):
+        lines = ["#!/bin/sh", f'echo "$@" >> "{tmp_path}/terraform.args"']
+        for root, text in stdout_by_root.items():
+            (tmp_path / f"{root}.json").write_text(text)
+            lines.append(f'case "$1" in -chdir=*/{root}) /bin/cat "{tmp_path}/{root}.json";; esac')
+        if stderr:
+            lines.append(f"echo '{stderr}' >&2")
+        lines.append(f"exit {exit_code}")
+        script.write_text("\n".join(lines) + "\n")
+        script.chmod(script.stat().st_mode | stat.S_IEXEC)
+        return tmp_path / "terraform.args"
+
+    return install
+
+
+def test_terraform_output_document_is_parsed():
+    # GIVEN a document as `terraform output -json` prints it
+    values, sensitive = stage_module.parse_outputs(json.loads(FIXTURE.read_text()))
+    # THEN values are unwrapped and the sensitive ones are known
+    assert values["topic_arn"] == "arn:aws:sns:eu-central-1:123456789012:event_created_dev"
+    assert values["schema"] == "analytics_dev"
+    assert values["worker_function_name"] == "analytics_worker_dev"
+    assert sensitive == {"admin_database_url", "writer_database_url", "reader_database_url", "publisher_secret_access_key"}
+
+
+def test_plain_json_object_is_parsed_and_secrets_are_still_known():
+    values, sensitive = stage_module.parse_outputs({"schema": "analytics_local", "admin_database_url": "postgresql://a:b@h/d"})
+    assert values == {"schema": "analytics_local", "admin_database_url": "postgresql://a:b@h/d"}
+    assert sensitive == {"admin_database_url"}
+
+
+def test_stage_is_read_through_terraform(fake_terraform):
+    # GIVEN terraform whose dev root prints the saved document
+    args_file = fake_terraform({"dev": FIXTURE.read_text()})
+    # WHEN the dev stage is loaded
+    stage = stage_module.load("dev")
+    # THEN its endpoints are the document's, read with `terraform -chdir=... output -json`
+    assert stage.get("queue_url").endswith("/analytics_events_dev")
+    assert stage.function_name("analytics_consumer") == "analytics_consumer_dev"
+    assert stage.database_url("writer").startswith("postgresql://analytics_writer_dev:")
+    assert stage.region == "eu-central-1"
+    assert args_file.read_text().split()[1:] == ["output", "-no-color", "-json"]
+    assert args_file.read_text().split()[0].endswith("/infrastructure/dev")
+
+
+def test_a_key_missing_from_the_stage_is_taken_from_the_shared_root(fake_terraform):
+    document = json.loads(FIXTURE.read_text())
+    admin = document.pop("admin_database_url")
+    fake_terraform({"dev": json.dumps(document), "shared": json.dumps({"admin_database_url": admin})})
+    assert stage_module.load("dev").database_url("admin") == admin["value"]
+
+
+def test_outputs_task_masks_secrets(ctx, monkeypatch, capsys):
+    # GIVEN the saved terraform document as the stage's outputs
+    monkeypatch.setenv(stage_module.OUTPUTS_FILE_VARIABLE, str(FIXTURE))
+    # WHEN `inv outputs --env dev` runs
+    tasks.outputs(ctx, env="dev")
+    printed = capsys.readouterr().out
+    # THEN every endpoint is shown, no secret is
+    assert "event_created_dev" in printed and "analytics_events_dev_dlq" in printed
+    assert "postgresql://analytics_writer_dev:****@analytics-shared.c9akciq32.eu-central-1.rds.amazonaws.com:5432/analytics?sslmode=require" in printed
+    assert "publisher_secret_access_key" in printed
+    for secret in SECRETS:
+        assert secret not in printed
+
+
+@pytest.mark.parametrize(
+    "value, shown",
+    [
+        ("postgresql://u:p%40ss@host:5432/db?sslmode=require", "postgresql://u:****@host:5432/db?sslmode=require"),
+        ("postgresql://u@/postgres?host=/tmp/pg", "postgresql://u@/postgres?host=/tmp/pg"),
+        ("postgresql://h/db?password=x", "(sensitive)"),
+        ("plain-secret", "(sensitive)"),
+        (None, "(sensitive)"),
+    ],
+)
+def test_mask(value, shown):
+    assert stage_module.mask(value) == shown
+
+
+# ---- preconditions ----------------------------------------------------------------------------
+
+
+def test_missing_terraform_says_to_install_it(fake_terraform, tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    with pytest.raises(Exit, match=r"terraform is not installed.*install Terraform.*ANALYTICS_OUTPUTS_FILE"):
+        stage_module.load("dev")
+
+
+def test_stage_without_state_says_to_deploy_it(fake_terraform):
+    fake_terraform({"dev": "{}"})
+    with pytest.raises(Exit, match=r"Stage 'dev' has no outputs: its state is empty. Deploy it first: `terraform -chdir=infrastructure/dev init"):
+        stage_module.load("dev")
+
+
+def test_failing_terraform_shows_its_error_and_says_to_init(fake_terraform):
+    fake_terraform({}, exit_code=1, stderr="Error: Backend initialization required")
+    with pytest.raises(Exit, match=r"(?s)Backend initialization required.*Run `terraform -chdir=infrastructure/dev init`"):
+        stage_module.load("dev")
+
+
+def test_unknown_stage_names_the_known_ones(fake_terraform):
+    with pytest.raises(Exit, match=r"No stage 'qa': infrastructure/qa does not exist \(known stages: dev, local\)"):
+        stage_module.load("qa")
+
+
+def test_local_stage_without_a_running_stack_says_to_start_it(monkeypatch, tmp_path, no_override):
+    monkeypatch.setattr(stage_module, "LOCAL_STACK_FILE", tmp_path / ".local" / "stack.json")
+    with pytest.raises(Exit, match=r"start the local stack with `inv local`"):
+        stage_module.load("local")
+
+
+def test_local_stage_reads_the_stack_file(monkeypatch, tmp_path, no_override):
+    stack = tmp_path / "stack.json"
+    stack.write_text(json.dumps({"stage": "local", "schema": "analytics_local", "queue_url": "http://127.0.0.1:5055/q"}))
+    monkeypatch.setattr(stage_module, "LOCAL_STACK_FILE", stack)
+    stage = stage_module.load("local")
+    assert stage.get("schema") == "analytics_local"
+    assert stage.source == str(stack)
+
+
+def test_missing_output_is_named(monkeypatch, tmp_path):
+    path = tmp_path / "outputs.json"
+    path.write_text(json.dumps({"stage": "dev"}))
+    monkeypatch.setenv(stage_module.OUTPUTS_FILE_VARIABLE, str(path))
+    with pytest.raises(Exit, match=r"Stage 'dev' has no output 'topic_arn'.*terraform -chdir=infrastructure/dev apply"):
+        stage_module.load("dev").get("topic_arn")
+
+
+def test_outputs_file_that_is_not_json_is_refused(monkeypatch, tmp_path):
+    path = tmp_path / "outputs.json"
+    path.write_text("{not json")
+    monkeypatch.setenv(stage_module.OUTPUTS_FILE_VARIABLE, str(path))
+    with pytest.raises(Exit, match=r"is not valid JSON"):
+        stage_module.load("dev")
+
+
+def test_outputs_file_that_does_not_exist_is_refused(monkeypatch, tmp_path):
+    monkeypatch.setenv(stage_module.OUTPUTS_FILE_VARIABLE, str(tmp_path / "nope.json"))
+    with pytest.raises(Exit, match=r"does not exist: check ANALYTICS_OUTPUTS_FILE"):
+        stage_module.load("dev")
+
+
+def test_unknown_role_is_refused(monkeypatch):
+    monkeypatch.setenv(stage_module.OUTPUTS_FILE_VARIABLE, str(FIXTURE))
+    with pytest.raises(Exit, match=r"Unknown role 'root': choose one of admin, writer, reader"):
+        stage_module.load("dev").database_url("root")
