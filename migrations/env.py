@@ -1,6 +1,7 @@
 """Alembic environment: every object, the version table included, lives in one schema chosen at run time."""
 import os
 import re
+from logging.config import fileConfig
 
 from alembic import context
 from sqlalchemy import create_engine, pool, text
@@ -47,6 +48,8 @@ def run_migrations_online():
         engine.dispose()
 
 
+if context.config.config_file_name:
+    fileConfig(context.config.config_file_name, disable_existing_loggers=False)
 if context.is_offline_mode():
     raise SystemExit("Offline (--sql) mode is not supported: run against a database.")
 run_migrations_online()
