@@ -122,3 +122,13 @@ resource "aws_lambda_permission" "schedule" {
   principal     = "events.amazonaws.com"
   source_arn    = aws_cloudwatch_event_rule.schedule[0].arn
 }
+
+# A scheduled run that could not start (throttled by the reserved concurrency,
+# say) is dropped instead of queued for hours: the next run comes soon anyway.
+resource "aws_lambda_function_event_invoke_config" "schedule" {
+  count = var.schedule_expression == null ? 0 : 1
+
+  function_name                = aws_lambda_function.this.function_name
+  maximum_event_age_in_seconds = 60
+  maximum_retry_attempts       = 0
+}
