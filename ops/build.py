@@ -51,6 +51,8 @@ DEPS_IGNORE = ("__pycache__/", "*.py[cod]", "bin/")
 # reads the files as another user; shared objects need no execute bit to be loaded).
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 FILE_MODE = 0o100644
+# zlib's default: a level 9 zip of the worker is 0.5 % smaller and takes three times as long to write.
+COMPRESS_LEVEL = 6
 
 
 @dataclass(frozen=True)
@@ -230,13 +232,13 @@ def write_zip(files, zip_path):
     zip_path = Path(zip_path)
     zip_path.parent.mkdir(parents=True, exist_ok=True)
     partial = zip_path.with_name(zip_path.name + ".partial")
-    with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+    with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=COMPRESS_LEVEL) as archive:
         for name in sorted(files):
             info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
             info.external_attr = FILE_MODE << 16
             info.create_system = 3  # Unix, so the mode above is read
             info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, Path(files[name]).read_bytes(), compresslevel=9)
+            archive.writestr(info, Path(files[name]).read_bytes(), compresslevel=COMPRESS_LEVEL)
     partial.replace(zip_path)
     return zip_path.stat().st_size, zip_sha256(zip_path)
 
