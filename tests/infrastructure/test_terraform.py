@@ -129,6 +129,18 @@ def test_a_missing_required_nested_block_argument_is_reported(lambda_copy, schem
     assert any('resource "aws_lambda_function" "this" > logging_config: missing required argument "log_format"' in m for m in messages), messages
 
 
+def test_too_few_nested_blocks_are_reported(lambda_copy, schemas):
+    # GIVEN a capacity_provider_config without the nested block it requires
+    plant(lambda_copy / "main.tf", "  tracing_config {\n", "  capacity_provider_config {\n  }\n\n  tracing_config {\n")
+    # WHEN checking it
+    messages = [str(p) for p in hcl_checks.check_schema(hcl_checks.load_config(lambda_copy), schemas)]
+    # THEN the missing nested block is named
+    assert any(
+        "> capacity_provider_config" in m and 'missing required nested block "lambda_managed_instances_capacity_provider_config"' in m
+        for m in messages
+    ), messages
+
+
 def test_an_unknown_resource_type_is_reported(lambda_copy, schemas):
     # GIVEN a misspelled resource type
     plant(lambda_copy / "main.tf", 'resource "aws_cloudwatch_log_group" "this"', 'resource "aws_cloudwatch_loggroup" "this"')

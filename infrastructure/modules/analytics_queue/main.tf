@@ -63,6 +63,10 @@ resource "aws_sqs_queue" "this" {
       error_message = "The derived visibility timeout exceeds SQS's limit of 43200 seconds; lower the Lambda timeouts."
     }
     precondition {
+      condition     = var.max_parallel_workers == null || var.worker_reserved_concurrency == -1 || var.worker_reserved_concurrency >= coalesce(var.max_parallel_workers, 1)
+      error_message = "worker_reserved_concurrency must be at least max_parallel_workers (or -1), or the consumer's parallel worker calls get throttled."
+    }
+    precondition {
       condition     = var.worker_timeout < var.consumer_timeout
       error_message = "worker_timeout must be shorter than consumer_timeout: the consumer waits for each synchronous worker call."
     }
