@@ -35,6 +35,13 @@ class Progress:
                 self._last_line = step
                 self.stream.write(text + "\n")
         self.stream.flush()
+        self._done = done
+
+    def finish(self):
+        """End the bar's line on a terminal when it stopped short of the total."""
+        if self.tty and getattr(self, "_done", self.total) < self.total:
+            self.stream.write("\n")
+            self.stream.flush()
 
 
 @dataclass
@@ -126,5 +133,6 @@ def redrive(session, dlq_url, queue_url, limit=None, wait_seconds=1, err=None):
             failed += len(messages) - len(done)
             progress.total = max(progress.total, moved + failed)
             progress.update(moved + failed)
+        progress.finish()
         left, _ = approximate_count(client, dlq_url)
     return RedriveSummary(moved, failed, left)

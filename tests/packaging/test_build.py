@@ -53,6 +53,9 @@ def test_worker_zip_holds_psycopg2_built_for_lambda_x86_64_and_python_3_12(worke
     assert tags and all(tag.startswith("cp312-cp312-manylinux") and tag.endswith("x86_64") for tag in tags)
     # AND fastjsonschema (the other runtime dependency) is there too
     assert "fastjsonschema" in top_level_names(worker_zip)
+    # AND every compiled extension in the zip is for CPython 3.12 on x86_64 Linux
+    extensions = [n for n in names if ".cpython-" in n and n.endswith(".so")]
+    assert extensions and all(n.endswith(".cpython-312-x86_64-linux-gnu.so") for n in extensions), extensions
 
 
 def test_worker_zip_holds_no_development_packages(worker_zip):
