@@ -1,0 +1,41 @@
+"""Lambda handler of analytics_consumer: wiring only; the work is in the analytics_consumer package."""
+import functools
+import os
+
+import boto3
+from botocore.config import Config
+
+from analytics_consumer.drain import drain
+from analytics_consumer.log import log_line
+from analytics_consumer.settings import WORKER_CONNECT_TIMEOUT_SECONDS, settings_from_env
+from analytics_consumer.worker_invoke import lambda_invoker
+
+
+@functools.cache
+def sqs_client():
+    return boto3.client("sqs")
+
+
+@functools.cache
+def lambda_client(read_timeout_seconds: int, parallel_calls: int):
+    """A Lambda client that waits out one worker call and never retries it (a retry could outlive the run)."""
+    return boto3.client(
+        "lambda",
+        config=Config(
+            read_timeout=read_timeout_seconds,
+            connect_timeout=WORKER_CONNECT_TIMEOUT_SECONDS,
+            retries={"total_max_attempts": 1},
+            max_pool_connections=max(10, parallel_calls),
+        ),
+    )
+
+
+def main(event, context):
+    settings = settings_from_env(os.environ)
+    invoke = lambda_invoker(
+        lambda_client(settings.worker_read_timeout_seconds, settings.max_parallel_workers),
+        settings.worker_function,
+    )
+    summary = drain(sqs_client(), settings, invoke, time_left_ms=context.get_remaining_time_in_millis).as_dict()
+    log_line("INFO", "analytics_consumer run finished", **summary)
+    return summary
