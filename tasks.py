@@ -98,9 +98,11 @@ def update(c, func, env=None, arch=None):
     arch, runtime = _build_settings(c, arch)
     stage = _stage(c, env)
     name = stage.function_name(func)
+    session = _session(c, stage)
+    lambdas.check_architecture(session, name, arch)
     artifact = builder.rebuild_source(func, arch, runtime)
     print(artifact.describe())
-    lambdas.update_code(_session(c, stage), name, artifact)
+    lambdas.update_code(session, name, artifact)
 
 
 @task(

@@ -143,18 +143,21 @@ def invoke_local(function, stage, payload, out=None, err=None):
 # ---- update -------------------------------------------------------------------------------
 
 
+def check_architecture(session, function_name, arch):
+    """Refuse to deploy a zip built for another architecture than the deployed function's."""
+    with aws.errors(f"Updating {function_name}"):
+        current = session.client("lambda").get_function_configuration(FunctionName=function_name)
+    deployed_arch = (current.get("Architectures") or ["x86_64"])[0]
+    if deployed_arch != arch:
+        raise Exit(f"{function_name} runs on {deployed_arch} but the zip is built for {arch}: pass --arch {deployed_arch}.")
+
+
 def update_code(session, function_name, artifact, out=None):
     """Upload the zip, wait until Lambda finished the update, and return the new CodeSha256."""
     out = out or sys.stdout
+    check_architecture(session, function_name, artifact.arch)
     client = session.client("lambda")
     with aws.errors(f"Updating {function_name}"):
-        current = client.get_function_configuration(FunctionName=function_name)
-        deployed_arch = (current.get("Architectures") or ["x86_64"])[0]
-        if deployed_arch != artifact.arch:
-            raise Exit(
-                f"{function_name} runs on {deployed_arch} but the zip is built for {artifact.arch}: "
-                f"pass --arch {deployed_arch}."
-            )
         client.update_function_code(FunctionName=function_name, ZipFile=artifact.path.read_bytes())
         client.get_waiter("function_updated").wait(
             FunctionName=function_name, WaiterConfig={"Delay": 2, "MaxAttempts": 150}
