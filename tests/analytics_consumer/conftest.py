@@ -1,0 +1,88 @@
+"""Fixtures of the consumer tests: a moto SQS queue, settings, a recording fake worker."""
+import pytest
+from moto import mock_aws
+
+from analytics_consumer.settings import Settings
+
+REGION = "eu-central-1"
+
+
+@pytest.fixture
+def aws(monkeypatch):
+    """moto in-process for every AWS call of the test (fake credentials, one region)."""
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+    }.items():
+        monkeypatch.setenv(name, value)
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SQS", "AWS_ENDPOINT_URL_LAMBDA"):
+        monkeypatch.delenv(name, raising=False)
+    with mock_aws(config={"lambda": {"use_docker": False}}):
+        yield
+
+
+@pytest.fixture
+def sqs(aws):
+    import boto3
+
+    return boto3.client("sqs", region_name=REGION)
+
+
+@pytest.fixture
+def queue_url(sqs):
+    """An empty queue; a failed batch's messages stay invisible for 5 minutes after a receive."""
+    return sqs.create_queue(QueueName="analytics_events_test", Attributes={"VisibilityTimeout": "300"})["QueueUrl"]
+
+
+@pytest.fixture
+def settings(queue_url):
+    """Small, fast settings: no long polling, a 1 s worker timeout (so the time reserve is 11 s)."""
+    return Settings(
+        queue_url=queue_url,
+        worker_function="analytics_worker_test",
+        worker_timeout_seconds=1,
+        max_batch_events=25,
+        max_batch_bytes=100_000,
+        max_parallel_workers=2,
+        receive_wait_seconds=0,
+    )
+
+
+@pytest.fixture
+def quick_moto_sqs(monkeypatch):
+    """Make moto's SQS fast enough for queues of thousands, without changing what it answers.
+
+    moto 5.2 computes all queue attributes (three scans of every message, each
+    reading the clock through datetime arithmetic) on every message sent and, via
+    the retention check, three times for every message received: quadratic in the
+    queue length (2,500 messages: ~84 s to send, minutes to drain). Here the clock
+    reads time.time() (same value) and the retention check reads the one attribute
+    it needs. If moto's internals change, nothing is patched (the test is only slower).
+    """
+    import time
+
+    from moto.sqs import models
+
+    if not all(hasattr(models, name) for name in ("unix_time", "unix_time_millis", "SQSBackend")):
+        return
+    datetime_unix_time = models.unix_time
+
+    def unix_time(dt=None):
+        return time.time() if dt is None else datetime_unix_time(dt)
+
+    def unix_time_millis(dt=None):
+        return unix_time(dt) * 1000.0
+
+    def is_message_valid_based_on_retention_period(self, queue_name, message):
+        queue = self.get_queue(queue_name)
+        return queue.message_retention_period + message.sent_timestamp / 1000 > unix_time()
+
+    monkeypatch.setattr(models, "unix_time", unix_time)
+    monkeypatch.setattr(models, "unix_time_millis", unix_time_millis)
+    if hasattr(models.SQSBackend, "is_message_valid_based_on_retention_period"):
+        monkeypatch.setattr(
+            models.SQSBackend, "is_message_valid_based_on_retention_period", is_message_valid_based_on_retention_period
+        )
