@@ -3,8 +3,7 @@ import pytest
 from moto import mock_aws
 
 from analytics_consumer.settings import Settings
-
-REGION = "eu-central-1"
+from consumer_queue import REGION
 
 
 @pytest.fixture

@@ -4,6 +4,8 @@ import threading
 
 from analytics_consumer.worker_invoke import WorkerFailed
 
+REGION = "eu-central-1"
+
 
 def event_bodies(count, start=0, pad=0):
     """`count` distinct message bodies (raw event JSON text), each optionally padded to grow it."""
