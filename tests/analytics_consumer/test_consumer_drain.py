@@ -6,6 +6,7 @@ import time
 from collections import Counter
 
 import pytest
+from consumer_fixtures import aws, queue_url, settings, sqs  # noqa: F401 - fixtures
 from consumer_queue import FakeWorker, RecordingSqs, event_bodies, queue_counts, remaining_bodies, send_bodies
 
 from analytics_consumer.batching import encode_batch

@@ -6,6 +6,7 @@ import zipfile
 import boto3
 import pytest
 import requests
+from consumer_fixtures import aws, queue_url, sqs  # noqa: F401 - fixtures
 from consumer_queue import REGION, event_bodies, queue_counts, send_bodies
 
 from analytics_consumer.settings import SettingsError

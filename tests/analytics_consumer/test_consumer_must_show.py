@@ -9,6 +9,7 @@ import time
 from collections import Counter
 
 import pytest
+from consumer_fixtures import aws, queue_url, quick_moto_sqs, settings, sqs  # noqa: F401 - fixtures
 from consumer_queue import FakeWorker, RecordingSqs, event_bodies, queue_counts, remaining_bodies, send_bodies
 
 from analytics_consumer.drain import drain

@@ -1,4 +1,8 @@
-"""Fixtures of the consumer tests: a moto SQS queue, settings, a recording fake worker."""
+"""Fixtures of the consumer tests: moto, a queue, small settings, a faster moto SQS.
+
+Test modules import the fixtures they use from here. (This is not a conftest.py:
+a second module named `conftest` would shadow tests/conftest.py for the suite's
+`from conftest import ...`.)"""
 import pytest
 from moto import mock_aws
 
