@@ -3,6 +3,7 @@
 An item is an event object, or a string holding one SQS message body: an SNS
 notification envelope, a raw event JSON text (raw message delivery), or garbage.
 """
+import reprlib
 from dataclasses import dataclass
 
 import orjson
@@ -39,7 +40,7 @@ def read_item(item):
         try:
             raw = orjson.dumps(item).decode()
         except TypeError as error:
-            return Rejection(f"event object cannot be written as JSON: {error}", repr(item)[:100_000])
+            return Rejection(f"event object cannot be written as JSON: {error}", _bounded_repr(item))
         return _read_event(item, raw)
     return Rejection(f"item is {json_kind(item)}; expected an event object or a message body string", _dump_any(item))
 
@@ -95,7 +96,16 @@ def _dump_any(value):
     try:
         return orjson.dumps(value).decode()
     except TypeError:
-        return repr(value)[:100_000]
+        return _bounded_repr(value)
+
+
+_repr = reprlib.Repr()
+_repr.maxlevel, _repr.maxdict, _repr.maxlist, _repr.maxstring, _repr.maxother = 20, 100, 100, 10_000, 10_000
+
+
+def _bounded_repr(value):
+    """A readable text for a value JSON cannot hold, safe for any nesting depth."""
+    return _repr.repr(value)
 
 
 def _short(error, limit=200):
