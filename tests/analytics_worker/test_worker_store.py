@@ -8,7 +8,7 @@ import pytest
 
 from analytics_worker.database import ReusableConnection
 from analytics_worker.store import store_batch
-from conftest import as_role
+from databases import as_role
 from worker_samples import event, raw_body, sns_envelope
 
 
