@@ -56,36 +56,8 @@ def settings(queue_url):
 
 @pytest.fixture
 def quick_moto_sqs(monkeypatch):
-    """Make moto's SQS fast enough for queues of thousands, without changing what it answers.
+    """Make moto's SQS fast enough for queues of thousands (see ops/local_stack/moto_sqs.py)."""
+    from ops.local_stack.moto_sqs import quick_sqs_patches
 
-    moto 5.2 computes all queue attributes (three scans of every message, each
-    reading the clock through datetime arithmetic) on every message sent and, via
-    the retention check, three times for every message received: quadratic in the
-    queue length (2,500 messages: ~84 s to send, minutes to drain). Here the clock
-    reads time.time() (same value) and the retention check reads the one attribute
-    it needs. If moto's internals change, nothing is patched (the test is only slower).
-    """
-    import time
-
-    from moto.sqs import models
-
-    if not all(hasattr(models, name) for name in ("unix_time", "unix_time_millis", "SQSBackend")):
-        return
-    datetime_unix_time = models.unix_time
-
-    def unix_time(dt=None):
-        return time.time() if dt is None else datetime_unix_time(dt)
-
-    def unix_time_millis(dt=None):
-        return unix_time(dt) * 1000.0
-
-    def is_message_valid_based_on_retention_period(self, queue_name, message):
-        queue = self.get_queue(queue_name)
-        return queue.message_retention_period + message.sent_timestamp / 1000 > unix_time()
-
-    monkeypatch.setattr(models, "unix_time", unix_time)
-    monkeypatch.setattr(models, "unix_time_millis", unix_time_millis)
-    if hasattr(models.SQSBackend, "is_message_valid_based_on_retention_period"):
-        monkeypatch.setattr(
-            models.SQSBackend, "is_message_valid_based_on_retention_period", is_message_valid_based_on_retention_period
-        )
+    for owner, name, replacement in quick_sqs_patches():
+        monkeypatch.setattr(owner, name, replacement)
