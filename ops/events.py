@@ -27,13 +27,16 @@ def _now():
     return datetime.datetime.now(datetime.timezone.utc)
 
 
-def sample_event(event_type=None, rng=None, now=None):
-    """One valid v1 event; `event_type` fixes its type (any string of 1..128 characters)."""
+def sample_event(event_type=None, rng=None, now=None, spread_seconds=3600, users=500):
+    """One valid v1 event; `event_type` fixes its type (any string of 1..128 characters).
+
+    Its timestamp lies within `spread_seconds` before `now`; its user is one of `users`.
+    """
     rng = rng or random.Random()
     now = now or _now()
     app_title, app_version = rng.choice(APPS)
-    user_number = rng.randint(1, 500)
-    timestamp = now - datetime.timedelta(seconds=rng.randint(0, 3600))
+    user_number = rng.randint(1, users)
+    timestamp = now - datetime.timedelta(seconds=rng.randint(0, spread_seconds))
     return {
         "event_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
         "event_timestamp": timestamp.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
@@ -67,3 +70,18 @@ def invalid_event(kind=None, event_type=None, rng=None, now=None):
     elif kind == "not_an_object":
         event = [event]
     return event, kind
+
+
+# How often each type occurs in the demo's traffic (page views dominate, orders are rare).
+DEMO_TYPE_WEIGHTS = {"page_viewed": 50, "user_logged_in": 20, "item_added_to_cart": 15, "user_signed_up": 8, "order_placed": 7}
+
+
+def demo_events(count, rng=None, now=None, days=7, users=80):
+    """`count` valid events as a small product's traffic: several apps and users, weighted types, over `days`."""
+    rng = rng or random.Random()
+    now = now or _now()
+    types, weights = zip(*DEMO_TYPE_WEIGHTS.items())
+    return [
+        sample_event(rng.choices(types, weights)[0], rng, now, spread_seconds=days * 86400, users=users)
+        for _ in range(count)
+    ]

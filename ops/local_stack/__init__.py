@@ -1,0 +1,112 @@
+"""`inv local` and the stage `local`: the whole pipeline on one machine (see stack.py, demo.py)."""
+import json
+import os
+import signal
+import sys
+import threading
+
+from invoke import Exit
+
+from ops.local_stack.stack import CREDENTIALS, LocalStack, stack_file
+
+
+def run(port, every, database_url=None, out=None):
+    """Start the stack, print how to reach it, drain on a schedule until SIGINT/SIGTERM, then stop it all."""
+    out = out or sys.stdout
+    if every <= 0:
+        raise Exit("--every must be a positive number of seconds.")
+    stop = threading.Event()
+
+    def on_signal(signum, frame):
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    stack = LocalStack(port=port, database_url=database_url, out=out)
+    try:
+        stack.start()
+        v = stack.values
+        print(
+            "\nThe local stack is running (stage `local`; the other tasks take --env local).\n"
+            f"  AWS_ENDPOINT_URL={v['endpoint_url']}   (any access key works, e.g. AWS_ACCESS_KEY_ID=local)\n"
+            f"  region           {v['region']}\n"
+            f"  topic ARN        {v['topic_arn']}\n"
+            f"  queue            {v['queue_url']}  (DLQ {v['dlq_url']})\n"
+            f"  database         psql '{v['admin_database_url']}'   (schema {v['schema']})\n"
+            f"  dashboards       {v['reader_database_url']}   (read-only)\n"
+            f"  consumer         every {every:g} s, worker in this process\n"
+            f"  written to       {stack_file()}\n"
+            "Try: python3 -m pipenv run inv publish-event --env local -n 50\n"
+            "Ctrl-C stops it.",
+            file=out,
+            flush=True,
+        )
+        worker = threading.Thread(target=stack.run_schedule, args=(every, stop), name="consumer-schedule", daemon=True)
+        worker.start()
+        while not stop.wait(0.5):
+            pass
+        print("\nstopping ...", file=out, flush=True)
+        worker.join(timeout=stack.spec.consumer_timeout_seconds)
+    finally:
+        stack.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    print("stopped: moto server, Postgres; stack file removed.", file=out, flush=True)
+
+
+def _alive(pid):
+    try:
+        os.kill(int(pid), 0)
+    except (OSError, TypeError, ValueError):
+        return False
+    return True
+
+
+def use_local_stage(stage):
+    """Point boto3 (in this process) at the running local stack: its endpoint and dummy credentials."""
+    if stage.env != "local":
+        return
+    endpoint = stage.values.get("endpoint_url")
+    if not endpoint:
+        return  # an outputs file for stage `local` that did not come from `inv local`
+    pid = stage.values.get("pid")
+    if pid is not None and not _alive(pid):
+        raise Exit(
+            f"The local stack that wrote {stage.source} (pid {pid}) is not running any more: "
+            "start it again with `inv local` (it replaces the stale file)."
+        )
+    os.environ["AWS_ENDPOINT_URL"] = endpoint
+    os.environ.update(CREDENTIALS)
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+        os.environ.pop(name, None)
+    # psql for `inv psql --env local`: the embedded server's own, when none is installed.
+    import importlib.util
+
+    if importlib.util.find_spec("pgserver") is not None:
+        from pathlib import Path
+
+        bin_dir = Path(importlib.util.find_spec("pgserver").origin).parent / "pginstall" / "bin"
+        os.environ["PATH"] = os.environ.get("PATH", "") + os.pathsep + str(bin_dir)
+
+
+def invoke(function, stage, payload, out=None):
+    """`inv invoke <function> --env local`: the worker with the stack's database; the consumer drains once.
+
+    Both run in this process (moto's Lambda would need Docker); the consumer calls the worker in-process too.
+    """
+    from ops import lambdas
+
+    out = out or sys.stdout
+    if function == "analytics_worker":
+        return lambdas.invoke_local(function, stage, payload, out=out)
+    stack = LocalStack(named=False, out=sys.stderr)
+    stack.values = dict(stage.values)
+    stack.worker = None
+    from ops.local_stack.stack import InProcessWorker
+
+    stack.worker = InProcessWorker(stage.database_url("admin"), stage.get("schema"), stack.settings().max_parallel_workers)
+    try:
+        summary = stack.drain_once(log=lambda level, message, **fields: print(json.dumps({"level": level, "message": message, **fields}, default=str), file=sys.stderr))
+    finally:
+        stack.worker.close()
+    print(json.dumps(summary, indent=2), file=out)
+    return summary

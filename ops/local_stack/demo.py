@@ -1,0 +1,175 @@
+"""`inv demo`: a throw-away local stack, N realistic events through the whole pipeline, and a check that
+every published event is accounted for (stored, a duplicate, or rejected with a reason)."""
+import contextlib
+import json
+import random
+import shutil
+import sys
+import tempfile
+import time
+from collections import Counter
+
+from ops.events import INVALID_KINDS, demo_events, invalid_event
+from ops.local_stack.stack import LocalStack
+from ops.messaging import BATCH, Progress
+
+DEMO_BATCH = 100  # events per worker call: several calls, and progress between them
+GARBAGE = "this is not JSON at all"
+
+
+def plan(n, rng):
+    """(valid events, duplicates, invalid items) to publish: about 2 % duplicates, one invalid item of each kind."""
+    events = demo_events(n, rng)
+    duplicates = [dict(event) for event in rng.sample(events, max(1, n // 50))]
+    invalid = []
+    for kind in sorted(INVALID_KINDS):
+        item, _ = invalid_event(kind, rng=rng)
+        invalid.append((kind, json.dumps(item, separators=(",", ":"))))
+    invalid.append(("garbage", GARBAGE))
+    return events, duplicates, invalid
+
+
+def publish(sns, topic_arn, bodies, err):
+    """Publish message bodies, BATCH per PublishBatch call; returns how many SNS accepted."""
+    progress = Progress(len(bodies), "publishing", stream=err)
+    accepted = 0
+    for start in range(0, len(bodies), BATCH):
+        chunk = bodies[start:start + BATCH]
+        response = sns.publish_batch(
+            TopicArn=topic_arn,
+            PublishBatchRequestEntries=[{"Id": str(i), "Message": body} for i, body in enumerate(chunk)],
+        )
+        accepted += len(response.get("Successful", []))
+        for failure in response.get("Failed", []):
+            err.write(f"\nnot published: {failure.get('Code')}: {failure.get('Message', '')}\n")
+        progress.update(start + len(chunk))
+    return accepted
+
+
+def bar_chart(counts, width=40):
+    """Lines of a horizontal bar chart of {label: count}, largest first."""
+    if not counts:
+        return []
+    top = max(counts.values())
+    label_width = max(len(label) for label in counts)
+    lines = []
+    for label, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
+        bar = "█" * max(1, round(width * count / top)) if count else ""
+        lines.append(f"  {label.ljust(label_width)} {bar} {count}")
+    return lines
+
+
+def query(url, statement):
+    import psycopg2
+
+    with contextlib.closing(psycopg2.connect(url)) as connection, connection.cursor() as cursor:
+        cursor.execute(statement)
+        return cursor.fetchall()
+
+
+def run(n, database_url=None, out=None, err=None, seed=None):
+    """The demo; True when every published event is accounted for."""
+    out, err = out or sys.stdout, err or sys.stderr
+    started = time.monotonic()
+    rng = random.Random(seed)
+    events, duplicates, invalid = plan(n, rng)
+    data_dir = tempfile.mkdtemp(prefix="analytics-demo-")
+    stack = LocalStack(port=0, database_url=database_url, data_dir=data_dir, named=False, out=out, max_batch_events=DEMO_BATCH)
+    try:
+        print(f"== starting a throw-away local stack (moto server, Postgres in {data_dir})", file=out, flush=True)
+        stack.start()
+        schema, url = stack.spec.schema, stack.values["admin_database_url"]
+        if database_url:  # a shared server may hold earlier rows: count only what this demo adds
+            baseline = _counts(url, schema)
+        else:
+            baseline = (0, 0)
+
+        print(
+            f"== publishing {n} events of {len({e['app_title'] for e in events})} apps and "
+            f"{len({e['user_id'] for e in events})} users over 7 days to {stack.values['topic_arn']}\n"
+            f"   plus {len(duplicates)} duplicates (events sent again with the same event_id: stored once)\n"
+            f"   plus {len(invalid)} invalid items (rejected with a reason): "
+            + ", ".join(INVALID_KINDS.get(kind, "a message that is not JSON") for kind, _ in invalid),
+            file=out,
+            flush=True,
+        )
+        bodies = [json.dumps(e, separators=(",", ":")) for e in events + duplicates] + [body for _, body in invalid]
+        rng.shuffle(bodies)
+        accepted = publish(stack.client("sns"), stack.values["topic_arn"], bodies, err)
+
+        print(f"== draining {stack.values['queue_url']} into the worker (consumer runs, worker in-process)", file=out, flush=True)
+        totals = Counter()
+        progress = Progress(len(bodies), "storing   ", stream=err)
+        stack.worker.on_batch = lambda done: progress.update(min(done, len(bodies)))
+        for _ in range(10):  # a run drains everything; more only if moto delivered late
+            summary = stack.drain_once()
+            totals.update({k: v for k, v in summary.items() if isinstance(v, int)})
+            if totals["received"] >= accepted and summary["received"] == 0:
+                break
+            if summary["received"] == 0:
+                time.sleep(0.2)
+        progress.finish()
+        sqs = stack.client("sqs")
+        left = _queue_depth(sqs, stack.values["queue_url"]) + _queue_depth(sqs, stack.values["dlq_url"])
+
+        stored_by_type = dict(query(url, f'SELECT event_type, count(*) FROM "{schema}".events GROUP BY 1'))
+        rejected_by_reason = dict(query(url, f'SELECT reason, count(*) FROM "{schema}".rejected_events GROUP BY 1'))
+        events_rows, rejected_rows = (a - b for a, b in zip(_counts(url, schema), baseline))
+        _print_summary(out, stored_by_type, rejected_by_reason, totals)
+
+        checks = [
+            (f"SNS accepted every message ({accepted} of {len(bodies)})", accepted == len(bodies)),
+            (f"the consumer received every message ({totals['received']} of {len(bodies)})", totals["received"] == len(bodies)),
+            (f"every valid event stored once ({events_rows} rows for {n} events)", events_rows == n and totals["stored"] == n),
+            (
+                f"every duplicate recognised ({totals['duplicates']} of {len(duplicates)})",
+                totals["duplicates"] == len(duplicates),
+            ),
+            (
+                f"every invalid item rejected with a reason ({rejected_rows} rows for {len(invalid)} items)",
+                rejected_rows == len(invalid) and totals["rejected"] == len(invalid),
+            ),
+            (f"no failed worker call ({totals['failed_batches']})", totals["failed_batches"] == 0),
+            (f"queue and DLQ empty ({left} messages left)", left == 0),
+        ]
+        print("== accounting", file=out)
+        for text, ok in checks:
+            print(f"  {'ok  ' if ok else 'FAIL'} {text}", file=out)
+        ok = all(passed for _, passed in checks)
+        print(
+            f"== {'every published event is accounted for' if ok else 'NOT every event is accounted for'} "
+            f"({time.monotonic() - started:.1f} s); the stack is stopped now. For one that keeps running: inv local",
+            file=out,
+            flush=True,
+        )
+        return ok
+    finally:
+        stack.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _counts(url, schema):
+    return query(url, f'SELECT (SELECT count(*) FROM "{schema}".events), (SELECT count(*) FROM "{schema}".rejected_events)')[0]
+
+
+def _queue_depth(sqs, queue_url):
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    )["Attributes"]
+    return sum(int(value) for value in attributes.values())
+
+
+def _print_summary(out, stored_by_type, rejected_by_reason, totals):
+    print(f"== stored {sum(stored_by_type.values())} events, by type", file=out)
+    for line in bar_chart(stored_by_type):
+        print(line, file=out)
+    print(f"== duplicates (not stored again): {totals['duplicates']}", file=out)
+    print(f"== rejected {sum(rejected_by_reason.values())}, by reason (table rejected_events)", file=out)
+    for reason, count in sorted(rejected_by_reason.items(), key=lambda item: (-item[1], item[0])):
+        print(f"  {count:4d}  {reason[:110]}", file=out)
+    print(
+        f"== consumer: {totals['received']} messages received, {totals['worker_invocations']} worker calls, "
+        f"{totals['deleted']} deleted, {totals['failed_batches']} failed batches",
+        file=out,
+        flush=True,
+    )
