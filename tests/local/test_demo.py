@@ -1,0 +1,43 @@
+"""`inv demo`: smoke test with a small N, and its exit code when something is not accounted for."""
+import io
+
+import pytest
+from invoke import Config, Context, Exit
+
+import tasks
+from ops.functions import ROOT
+from ops.local_stack import demo
+
+
+def test_the_demo_accounts_for_every_event(migrated_db):
+    # GIVEN a fresh database WHEN the demo publishes 40 events (plus duplicates and invalid ones)
+    out, err = io.StringIO(), io.StringIO()
+    ok = demo.run(40, database_url=migrated_db.url, out=out, err=err, seed=3)
+    # THEN everything is accounted for, and the summary says so with a chart and reasons
+    text = out.getvalue()
+    assert ok, text
+    assert "every published event is accounted for" in text
+    assert "stored 40 events, by type" in text and "█" in text
+    assert "missing required field: event_id" in text
+    assert "FAIL" not in text
+    assert "publishing" in err.getvalue()  # progress is visible
+
+
+def test_inv_demo_exits_1_when_an_event_is_not_accounted_for(migrated_db, monkeypatch, capsys):
+    # GIVEN a demo whose plan hides one extra event among the "duplicates" (so one more row is stored than announced)
+    real_plan = demo.plan
+
+    def sneaky_plan(n, rng):
+        events, duplicates, invalid = real_plan(n, rng)
+        extra = dict(events[0], event_id="not-announced")
+        return events, duplicates + [extra], invalid
+
+    monkeypatch.setattr(demo, "plan", sneaky_plan)
+    monkeypatch.setenv("DATABASE_URL", migrated_db.url)
+    config = Config(project_location=str(ROOT))
+    config.load_project()
+    # WHEN `inv demo -n 15` runs THEN it exits 1 and names the failed check
+    with pytest.raises(Exit) as failure:
+        tasks.demo(Context(config=config), n=15)
+    assert failure.value.code == 1
+    assert "FAIL every valid event stored once (16 rows for 15 events)" in capsys.readouterr().out
