@@ -1,0 +1,147 @@
+"""A whole pipeline for fault tests: moto SQS (queue + DLQ), the real consumer drain loop, the real worker store,
+and a Postgres server of the test's own that can be stopped and started."""
+import json
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+
+import boto3
+
+from analytics_consumer.drain import drain
+from analytics_consumer.settings import Settings
+from analytics_worker.database import ReusableConnection
+from analytics_worker.store import store_batch
+from ops.events import sample_event
+
+REGION = "eu-central-1"
+MAX_RECEIVE_COUNT = 5  # the Terraform default of analytics_queue
+VISIBILITY_SECONDS = 2
+
+
+@dataclass
+class Workload:
+    """Message bodies to send, and what must end up in the database."""
+    bodies: list
+    valid_ids: set
+    invalid_count: int
+
+
+def make_workload(events, seed):
+    """`events` bodies: 90% distinct valid events, 5% repeats of them (as SNS envelopes), 5% distinct invalid items."""
+    rng = random.Random(seed)
+    repeats = invalid = events // 20
+    valid = [sample_event(rng=rng) for _ in range(events - repeats - invalid)]
+    bodies = [json.dumps(event) for event in valid]
+    bodies += [json.dumps({"Type": "Notification", "MessageId": f"repeat-{i}", "Message": json.dumps(event)})
+               for i, event in enumerate(rng.sample(valid, repeats))]
+    bodies += [json.dumps({"event_id": f"bad-{i}", "event_type": "x", "event_timestamp": "not a time"})
+               for i in range(invalid)]
+    rng.shuffle(bodies)
+    return Workload(bodies, {event["event_id"] for event in valid}, invalid)
+
+
+@dataclass
+class Queues:
+    sqs: object
+    queue_url: str
+    dlq_url: str
+
+    @classmethod
+    def create(cls):
+        sqs = boto3.client("sqs", region_name=REGION)
+        dlq_url = sqs.create_queue(QueueName="analytics_events_faults_dlq")["QueueUrl"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        queue_url = sqs.create_queue(
+            QueueName="analytics_events_faults",
+            Attributes={
+                "VisibilityTimeout": str(VISIBILITY_SECONDS),
+                "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": MAX_RECEIVE_COUNT}),
+            },
+        )["QueueUrl"]
+        return cls(sqs, queue_url, dlq_url)
+
+    def send(self, bodies):
+        for start in range(0, len(bodies), 10):
+            entries = [{"Id": str(i), "MessageBody": body} for i, body in enumerate(bodies[start:start + 10])]
+            assert not self.sqs.send_message_batch(QueueUrl=self.queue_url, Entries=entries).get("Failed")
+
+    def counts(self, url):
+        attributes = self.sqs.get_queue_attributes(
+            QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+        )["Attributes"]
+        return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+
+    def dlq_receive_counts(self):
+        """ApproximateReceiveCount of every message in the DLQ (they are made visible again afterwards)."""
+        counts, handles = [], []
+        while True:
+            messages = self.sqs.receive_message(
+                QueueUrl=self.dlq_url, MaxNumberOfMessages=10, AttributeNames=["ApproximateReceiveCount"],
+                VisibilityTimeout=60,
+            ).get("Messages", [])
+            if not messages:
+                break
+            counts += [int(m["Attributes"]["ApproximateReceiveCount"]) for m in messages]
+            handles += [m["ReceiptHandle"] for m in messages]
+        for start in range(0, len(handles), 10):
+            entries = [{"Id": str(i), "ReceiptHandle": h, "VisibilityTimeout": 0}
+                       for i, h in enumerate(handles[start:start + 10])]
+            self.sqs.change_message_visibility_batch(QueueUrl=self.dlq_url, Entries=entries)
+        return counts
+
+
+class Worker:
+    """The worker seam: store_batch through one reusable connection per thread, as each Lambda instance has."""
+
+    def __init__(self, url, schema):
+        self.url, self.schema = url, schema
+        self._local = threading.local()
+        self.calls = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, bodies):
+        with self._lock:
+            self.calls += 1
+            number = self.calls
+        self.before_call(number)
+        if not hasattr(self._local, "connection"):
+            self._local.connection = ReusableConnection(lambda: self.url)
+        result = self._local.connection.run(lambda connection: store_batch(connection, self.schema, bodies))
+        self.after_call(number)
+        return result.as_dict()
+
+    def before_call(self, number):
+        """Fault hook: raise to fail the call before anything is stored."""
+
+    def after_call(self, number):
+        """Fault hook: raise to fail the call after the batch was committed (the ack is lost)."""
+
+
+@dataclass
+class RunLog:
+    runs: list = field(default_factory=list)
+
+    def totals(self, key):
+        return sum(run[key] for run in self.runs)
+
+
+SETTINGS = dict(worker_function="analytics_worker_faults", worker_timeout_seconds=1, max_batch_events=250,
+                max_parallel_workers=4, receive_wait_seconds=0)
+
+
+def consumer_run(queues, worker, time_left_ms=lambda: 900_000):
+    settings = Settings(queue_url=queues.queue_url, **SETTINGS)
+    return drain(queues.sqs, settings, worker, time_left_ms=time_left_ms, log=lambda *a, **k: None).as_dict()
+
+
+def run_until_empty(queues, worker, log, max_runs=40, between_runs=None):
+    """Consumer runs (as the schedule would make them) until the queue holds nothing, visible or in flight."""
+    for _ in range(max_runs):
+        log.runs.append(consumer_run(queues, worker))
+        if between_runs:
+            between_runs(len(log.runs))
+        if queues.counts(queues.queue_url) == 0:
+            return
+        time.sleep(VISIBILITY_SECONDS)  # failed batches become visible again
+    raise AssertionError(f"queue not empty after {max_runs} consumer runs")
