@@ -265,3 +265,22 @@ def demo(c, n=None):
         raise Exit("-n must be at least 1.")
     if not demo_module.run(n, database_url=os.environ.get("DATABASE_URL") or None):
         raise Exit("Not every published event is accounted for: see above.", code=1)
+
+
+@task(
+    help={
+        "rounds": "Rounds per store-rate figure; the median of the paired ratios is reported (default: bench.rounds).",
+        "arch": ARCH_HELP,
+        "report": "Where to write the JSON report (default: bench.report in invoke.yaml).",
+    }
+)
+def bench(c, rounds=None, arch=None, report=None):
+    """Benchmark store rate vs COPY, API calls per 1,000 events, invocations per million, zip sizes, imports."""
+    from ops.bench import report as bench_report
+
+    settings = c.config.get("bench") or {}
+    arch, runtime = _build_settings(c, arch)
+    rounds = int(rounds if rounds is not None else settings.get("rounds", 9))
+    if rounds < 3:
+        raise Exit("--rounds must be at least 3: the report is a median of paired rounds.")
+    bench_report.run(rounds, arch, runtime, report or settings.get("report", "reports/bench.json"))

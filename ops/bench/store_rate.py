@@ -5,7 +5,7 @@ import os
 import random
 import statistics
 import tempfile
-from contextlib import closing, contextmanager
+from contextlib import closing, contextmanager, redirect_stdout
 
 import psycopg2
 from psycopg2.extras import execute_values
@@ -92,7 +92,8 @@ def measure(url, sizes=(100, 1000), rounds=7, seed=7):
             bodies = _bodies(size, rng)
 
             def action():
-                result = worker.main(bodies, None)
+                with redirect_stdout(io.StringIO()):  # the handler's one summary line per call
+                    result = worker.main(bodies, None)
                 assert result["stored"] == size, result
 
             return action
