@@ -49,6 +49,29 @@ def test_each_item_kind_is_stored_with_its_columns(migrated_db, connection):
     ]
 
 
+@pytest.mark.parametrize(
+    "timestamp, utc",
+    [
+        ("2026-11-28T10:15:00", "2026-11-28 10:15:00"),
+        ("2026-11-28 10:15", "2026-11-28 10:15:00"),
+        ("2026-11-28T10:15:00.123456789Z", "2026-11-28 10:15:00.123457"),
+        ("2026-11-28T10:15:00+05:30", "2026-11-28 04:45:00"),
+        ("2026-11-28T10:15:00-0800", "2026-11-28 18:15:00"),
+        ("2026-11-28T10:15:00+01", "2026-11-28 09:15:00"),
+    ],
+)
+def test_each_timestamp_form_is_stored_as_its_instant(migrated_db, connection, timestamp, utc):
+    # GIVEN a session whose time zone is not UTC (a zone-less timestamp must still mean UTC)
+    with connection.cursor() as cursor:
+        cursor.execute("SET TIME ZONE 'America/New_York'")
+    # WHEN an event with this timestamp form is stored
+    assert store_batch(connection, migrated_db.schema, [raw_body(event(event_timestamp=timestamp))]).stored == 1
+    # THEN it holds the same instant, read in UTC
+    assert migrated_db.query(
+        f"SELECT (event_timestamp AT TIME ZONE 'UTC')::text FROM {migrated_db.schema}.events"
+    ) == [(utc,)]
+
+
 def test_text_that_needs_escaping_is_stored_exactly(migrated_db, connection):
     # GIVEN values holding tabs, newlines, backslashes and non-ASCII text
     tricky = "tab\there\nnew line\r\\back\\slash \\N Zoë 🎉"

@@ -23,10 +23,13 @@ class UnstorableEvent(ValueError):
 def copy_line(event):
     """The event as UTF-8 bytes of one COPY line (with its newline)."""
     fields = event.fields
+    meta, token_payload, extra = fields.get("meta"), fields.get("token_payload"), extra_fields(fields)
     values = [
         fields["event_id"], event.timestamp, fields["event_type"], fields.get("event_version"),
         fields.get("app_title"), fields.get("app_version"), fields.get("user_id"), fields.get("user_name"),
-        _json(fields.get("meta")), _json(fields.get("token_payload")), _json(extra_fields(fields)),
+        None if meta is None else _json(meta),
+        None if token_payload is None else _json(token_payload),
+        None if extra is None else _json(extra),
     ]
     line = "\t".join(_NULL if value is None else value for value in values)
     # Almost no event needs escaping: check the whole line once instead of each value
@@ -42,8 +45,6 @@ def copy_line(event):
 
 
 def _json(value):
-    if value is None:
-        return None
     try:
         text = orjson.dumps(value).decode()
     except TypeError as error:  # orjson.JSONEncodeError: an integer beyond 64 bits, nesting too deep
