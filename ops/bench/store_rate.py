@@ -57,7 +57,8 @@ def measure(url, sizes=(100, 1000), rounds=7, seed=7):
 
     os.environ.update(DB_URL=url, DB_SCHEMA=SCHEMAS["worker"])
     rng = random.Random(seed)
-    worker.main(_bodies(10, rng), None)  # connect and warm up outside the timings
+    with redirect_stdout(io.StringIO()):
+        worker.main(_bodies(10, rng), None)  # connect and warm up outside the timings
     columns = ", ".join(EVENT_COLUMNS)
     results = {}
     with closing(psycopg2.connect(url)) as connection:
