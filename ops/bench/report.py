@@ -48,7 +48,7 @@ def table(report):
         rows.append((f"worker / COPY, {size} events (median of {figures['rounds']})",
                      f"{figures['worker_vs_copy']:.2f}", ">= 0.60" if size == "1000" else "",
                      _verdict(figures["worker_vs_copy"] >= GOALS["worker_vs_copy_at_1000"]) if size == "1000" else ""))
-        rows.append((f"  rows/s: worker | COPY | execute_values",
+        rows.append(("  rows/s: worker | COPY | execute_values",
                      f"{figures['worker_rows_per_s']:,.0f} | {figures['copy_rows_per_s']:,.0f} | "
                      f"{figures['execute_values_rows_per_s']:,.0f}", "", ""))
         rows.append((f"  execute_values / COPY, {size} events", f"{figures['execute_values_vs_copy']:.2f}", "", ""))

@@ -1,7 +1,6 @@
 """Storing batches in a real Postgres: counts, idempotency, rejects, restricted roles and failures."""
 import json
 import random
-import uuid
 
 import psycopg2
 import pytest
@@ -215,7 +214,7 @@ def test_a_role_with_only_insert_can_store_everything(migrated_db):
             cursor.execute(f"SELECT count(*) FROM {schema}.events")
     finally:
         writer.close()
-        migrated_db.query(f"DROP OWNED BY worker_insert_only")
+        migrated_db.query("DROP OWNED BY worker_insert_only")
         migrated_db.query("DROP ROLE worker_insert_only")
     assert migrated_db.count("events") == 8
 

@@ -8,7 +8,6 @@ import json
 import shutil
 import subprocess
 import zipfile
-from pathlib import Path
 
 import pytest
 from invoke import Exit

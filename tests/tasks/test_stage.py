@@ -1,6 +1,5 @@
 """A stage's endpoints (ops.stage, `inv outputs`): terraform's document, the local stack file, preconditions."""
 import json
-import os
 import stat
 from pathlib import Path
 

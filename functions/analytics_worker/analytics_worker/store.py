@@ -16,7 +16,7 @@ import psycopg2
 from psycopg2 import errors, sql
 from psycopg2.extras import execute_values
 
-from analytics_worker.items import Event, Rejection, read_item
+from analytics_worker.items import Rejection, read_item
 from analytics_worker.rows import EVENT_COLUMNS, UnstorableEvent, copy_line
 
 # Small chunks let Postgres start on the first rows while later ones are still parsed
