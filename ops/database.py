@@ -1,12 +1,12 @@
 """`inv migrate` and `inv psql`: the stage's database."""
 import os
 import shutil
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from invoke import Exit
 
 from ops import migrations
-from ops.stage import mask
+from ops.stage import mask, with_password
 
 PSQL_HINT = (
     "psql is not installed: install the PostgreSQL client "
@@ -26,17 +26,10 @@ def migrate(stage, revision="head", out=None):
 
 def psql_command(url):
     """(argv, extra environment) for psql: the password travels in PGPASSWORD, not on the command line."""
-    parts = urlsplit(url)
-    environment = {}
-    if parts.password is not None:
-        environment["PGPASSWORD"] = parts.password
-        user = parts.username or ""
-        host = parts.hostname or ""
-        if ":" in host:
-            host = f"[{host}]"
-        netloc = f"{user}@{host}" + (f":{parts.port}" if parts.port else "")
-        url = urlunsplit(parts._replace(netloc=netloc))
-    return ["psql", url], environment
+    password = urlsplit(url).password
+    if password is None:
+        return ["psql", url], {}
+    return ["psql", with_password(url, None)], {"PGPASSWORD": password}
 
 
 def psql(stage, role):

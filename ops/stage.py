@@ -96,16 +96,21 @@ class Stage:
 
 def mask(value):
     if isinstance(value, str) and "://" in value:
-        parts = urlsplit(value)
-        if parts.password is not None:
-            user = parts.username or ""
-            host = parts.hostname or ""
-            if ":" in host:
-                host = f"[{host}]"
-            netloc = f"{user}:****@{host}" + (f":{parts.port}" if parts.port else "")
-            return urlunsplit(parts._replace(netloc=netloc))
-        return value if "password=" not in parts.query else "(sensitive)"
+        if urlsplit(value).password is not None:
+            return with_password(value, "****")
+        return value if "password=" not in urlsplit(value).query else "(sensitive)"
     return "(sensitive)"
+
+
+def with_password(url, password):
+    """The URL with its password replaced, or removed when `password` is None."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    user = (parts.username or "") + (f":{password}" if password is not None else "")
+    netloc = f"{user}@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def _read_file(path, env):
@@ -134,7 +139,7 @@ def terraform_outputs(root_name, required=True):
     binary = shutil.which(os.environ.get("TERRAFORM", "terraform"))
     if binary is None:
         raise Exit(
-            "terraform is not installed (needed to read the stage's outputs): install Terraform >= 1.5 "
+            "terraform is not installed (needed to read the stage's outputs): install Terraform >= 1.10 "
             f"(https://developer.hashicorp.com/terraform/install), or set {OUTPUTS_FILE_VARIABLE} to a saved "
             "`terraform output -json` document."
         )
