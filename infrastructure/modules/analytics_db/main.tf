@@ -52,78 +52,41 @@ resource "postgresql_grant" "reader_database" {
 
 # -------------------------------------------------------------- schema ---
 
-resource "postgresql_grant" "writer_schema" {
-  database    = var.db_name
-  schema      = postgresql_schema.this.name
-  role        = postgresql_role.writer.name
-  object_type = "schema"
-  privileges  = ["USAGE"]
+locals {
+  # Who may do what: the writer (the worker) only inserts, the reader (dashboards) only reads.
+  access = {
+    writer_schema    = { role = postgresql_role.writer.name, object_type = "schema", privileges = ["USAGE"] }
+    reader_schema    = { role = postgresql_role.reader.name, object_type = "schema", privileges = ["USAGE"] }
+    writer_tables    = { role = postgresql_role.writer.name, object_type = "table", privileges = ["INSERT"] }
+    writer_sequences = { role = postgresql_role.writer.name, object_type = "sequence", privileges = ["USAGE"] }
+    reader_tables    = { role = postgresql_role.reader.name, object_type = "table", privileges = ["SELECT"] }
+  }
+  # Tables and sequences the migrations create later get the same rights by default privileges.
+  default_access = { for name, grant in local.access : name => grant if grant.object_type != "schema" }
 }
 
-resource "postgresql_grant" "reader_schema" {
+# The schema, and the tables and sequences that exist already.
+resource "postgresql_grant" "access" {
+  for_each = local.access
+
   database    = var.db_name
   schema      = postgresql_schema.this.name
-  role        = postgresql_role.reader.name
-  object_type = "schema"
-  privileges  = ["USAGE"]
+  role        = each.value.role
+  object_type = each.value.object_type
+  objects     = each.value.object_type == "schema" ? null : []
+  privileges  = each.value.privileges
 }
 
-# ------------------------------------------- tables that exist already ---
+# Tables and sequences that the migrations (run as the owner role) create later on.
+resource "postgresql_default_privileges" "access" {
+  for_each = local.default_access
 
-resource "postgresql_grant" "writer_tables" {
-  database    = var.db_name
-  schema      = postgresql_schema.this.name
-  role        = postgresql_role.writer.name
-  object_type = "table"
-  objects     = []
-  privileges  = ["INSERT"]
-}
-
-resource "postgresql_grant" "writer_sequences" {
-  database    = var.db_name
-  schema      = postgresql_schema.this.name
-  role        = postgresql_role.writer.name
-  object_type = "sequence"
-  objects     = []
-  privileges  = ["USAGE"]
-}
-
-resource "postgresql_grant" "reader_tables" {
-  database    = var.db_name
-  schema      = postgresql_schema.this.name
-  role        = postgresql_role.reader.name
-  object_type = "table"
-  objects     = []
-  privileges  = ["SELECT"]
-}
-
-# ------------------------------- tables the migrations create later on ---
-
-resource "postgresql_default_privileges" "writer_tables" {
   database    = var.db_name
   schema      = postgresql_schema.this.name
   owner       = var.owner_role
-  role        = postgresql_role.writer.name
-  object_type = "table"
-  privileges  = ["INSERT"]
-}
-
-resource "postgresql_default_privileges" "writer_sequences" {
-  database    = var.db_name
-  schema      = postgresql_schema.this.name
-  owner       = var.owner_role
-  role        = postgresql_role.writer.name
-  object_type = "sequence"
-  privileges  = ["USAGE"]
-}
-
-resource "postgresql_default_privileges" "reader_tables" {
-  database    = var.db_name
-  schema      = postgresql_schema.this.name
-  owner       = var.owner_role
-  role        = postgresql_role.reader.name
-  object_type = "table"
-  privileges  = ["SELECT"]
+  role        = each.value.role
+  object_type = each.value.object_type
+  privileges  = each.value.privileges
 }
 
 # ------------------------------------------- the worker's database URL ---
