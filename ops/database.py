@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 from invoke import Exit
 
 from ops import migrations
-from ops.stage import mask, with_password
+from ops.stage import mask, with_credentials
 
 PSQL_HINT = (
     "psql is not installed: install the PostgreSQL client "
@@ -29,7 +29,7 @@ def psql_command(url):
     password = urlsplit(url).password
     if password is None:
         return ["psql", url], {}
-    return ["psql", with_password(url, None)], {"PGPASSWORD": password}
+    return ["psql", with_credentials(url, None)], {"PGPASSWORD": password}
 
 
 def psql(stage, role):

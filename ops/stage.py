@@ -97,20 +97,19 @@ class Stage:
 def mask(value):
     if isinstance(value, str) and "://" in value:
         if urlsplit(value).password is not None:
-            return with_password(value, "****")
+            return with_credentials(value, "****")
         return value if "password=" not in urlsplit(value).query else "(sensitive)"
     return "(sensitive)"
 
 
-def with_password(url, password):
-    """The URL with its password replaced, or removed when `password` is None."""
+def with_credentials(url, password, user=None):
+    """The URL logging in as `user` (default: the URL's own) with `password` (None: without one)."""
     parts = urlsplit(url)
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    user = (parts.username or "") + (f":{password}" if password is not None else "")
-    netloc = f"{user}@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
+    login = parts.username or "" if user is None else user
+    if password is not None:
+        login += f":{password}"
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{login}@{host}"))
 
 
 def _read_file(path, env):

@@ -31,10 +31,3 @@ def with_database(url, name):
     """The same server URL, pointing at another database."""
     parts = urlsplit(url)
     return urlunsplit(parts._replace(path="/" + name))
-
-
-def as_role(url, role, password):
-    """The same server and database URL, logging in as another role."""
-    parts = urlsplit(url)
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=f"{role}:{password}@{host}"))

@@ -98,11 +98,10 @@ def invoke(function, stage, payload, out=None):
     out = out or sys.stdout
     if function == "analytics_worker":
         return lambdas.invoke_local(function, stage, payload, out=out)
-    stack = LocalStack(named=False, out=sys.stderr)
-    stack.values = dict(stage.values)
-    stack.worker = None
     from ops.local_stack.stack import InProcessWorker
 
+    stack = LocalStack(named=False, out=sys.stderr)
+    stack.values = dict(stage.values)
     stack.worker = InProcessWorker(stage.database_url("admin"), stage.get("schema"), stack.settings().max_parallel_workers)
     try:
         summary = stack.drain_once(log=lambda level, message, **fields: print(json.dumps({"level": level, "message": message, **fields}, default=str), file=sys.stderr))

@@ -18,7 +18,6 @@ import sys
 import threading
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 from invoke import Exit
 
@@ -26,6 +25,7 @@ from ops import migrations
 from ops.functions import ROOT, load_handler_module
 from ops.local_stack.moto_sqs import apply_quick_sqs
 from ops.local_stack.terraform import stack_spec
+from ops.stage import with_credentials
 
 LOCAL_DIR_VARIABLE = "ANALYTICS_LOCAL_DIR"  # tests run a stack elsewhere than .local/
 REGION = "eu-central-1"
@@ -48,12 +48,6 @@ def _port_is_free(port):
         except OSError:
             return False
     return True
-
-
-def _with_user(url, user):
-    parts = urlsplit(url)
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=f"{user}@{host}"))
 
 
 class InProcessWorker:
@@ -178,7 +172,7 @@ class LocalStack:
             self.say(f"starting the embedded Postgres (data in {pgdata}) ...")
             self._postgres = pgserver.get_server(pgdata, cleanup_mode="stop")
             admin = self._postgres.get_uri()
-            reader = _with_user(admin, READER_ROLE)
+            reader = with_credentials(admin, None, user=READER_ROLE)
         self.values.update(admin_database_url=admin, writer_database_url=admin, reader_database_url=reader)
 
     def _migrate(self):

@@ -7,7 +7,7 @@ import pytest
 
 from analytics_worker.database import ReusableConnection
 from analytics_worker.store import store_batch
-from databases import as_role
+from ops.stage import with_credentials
 from worker_samples import event, raw_body, sns_envelope
 
 
@@ -201,7 +201,7 @@ def test_a_role_with_only_insert_can_store_everything(migrated_db):
     migrated_db.query(f"GRANT USAGE ON SCHEMA {schema} TO worker_insert_only")
     migrated_db.query(f"GRANT INSERT ON ALL TABLES IN SCHEMA {schema} TO worker_insert_only")
     migrated_db.query(f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA {schema} TO worker_insert_only")
-    writer = psycopg2.connect(as_role(migrated_db.url, "worker_insert_only", "insert-only"))
+    writer = psycopg2.connect(with_credentials(migrated_db.url, "insert-only", user="worker_insert_only"))
     try:
         # WHEN it stores new events, then a batch with duplicates (the temp-table path) and rejects
         first = store_batch(writer, schema, [raw_body(event(event_id=f"e{i}")) for i in range(5)])

@@ -10,9 +10,8 @@ import boto3
 
 from analytics_consumer.drain import drain
 from analytics_consumer.settings import Settings
-from analytics_worker.database import ReusableConnection
-from analytics_worker.store import store_batch
 from ops.events import sample_event
+from ops.local_stack.stack import InProcessWorker
 
 REGION = "eu-central-1"
 MAX_RECEIVE_COUNT = 5  # the Terraform default of analytics_queue
@@ -91,12 +90,15 @@ class Queues:
         return counts
 
 
-class Worker:
-    """The worker seam: store_batch through one reusable connection per thread, as each Lambda instance has."""
+SETTINGS = dict(worker_function="analytics_worker_faults", worker_timeout_seconds=1, max_batch_events=250,
+                max_parallel_workers=4, receive_wait_seconds=0)
+
+
+class Worker(InProcessWorker):
+    """The worker seam of the local stack (store_batch, one connection per parallel call), with fault hooks."""
 
     def __init__(self, url, schema):
-        self.url, self.schema = url, schema
-        self._local = threading.local()
+        super().__init__(url, schema, parallel=SETTINGS["max_parallel_workers"])
         self.calls = 0
         self._lock = threading.Lock()
 
@@ -105,11 +107,9 @@ class Worker:
             self.calls += 1
             number = self.calls
         self.before_call(number)
-        if not hasattr(self._local, "connection"):
-            self._local.connection = ReusableConnection(lambda: self.url)
-        result = self._local.connection.run(lambda connection: store_batch(connection, self.schema, bodies))
+        result = super().__call__(bodies)
         self.after_call(number)
-        return result.as_dict()
+        return result
 
     def before_call(self, number):
         """Fault hook: raise to fail the call before anything is stored."""
@@ -124,10 +124,6 @@ class RunLog:
 
     def totals(self, key):
         return sum(run[key] for run in self.runs)
-
-
-SETTINGS = dict(worker_function="analytics_worker_faults", worker_timeout_seconds=1, max_batch_events=250,
-                max_parallel_workers=4, receive_wait_seconds=0)
 
 
 def consumer_run(queues, worker, time_left_ms=lambda: 900_000):
