@@ -7,6 +7,8 @@ much faster than migrating again.
 """
 import itertools
 import os
+import shutil
+import tempfile
 
 import psycopg2
 import pytest
@@ -21,6 +23,27 @@ from ops import migrations
 hypothesis_settings.register_profile("ci", derandomize=True)
 if os.environ.get("CI"):
     hypothesis_settings.load_profile("ci")
+
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config):
+    """Give this run a temporary root of its own.
+
+    pytest's default root (pytest-of-<user> in the system temp folder) is shared by every
+    run on the machine and keeps only the newest three runs, so a concurrent run in
+    another clone would delete this run's folders, the embedded Postgres among them.
+    """
+    if config.option.basetemp is None:
+        config.option.basetemp = tempfile.mkdtemp(prefix="analytics-pytest-")
+        config._own_basetemp = config.option.basetemp
+
+
+def pytest_unconfigure(config):
+    own = getattr(config, "_own_basetemp", None)
+    if own:
+        shutil.rmtree(own, ignore_errors=True)
+
 
 TEST_SCHEMA = "analytics_test"
 TEMPLATE_DB = "analytics_test_template"
