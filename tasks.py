@@ -6,7 +6,7 @@ from invoke import Exit, task
 
 from ops import testing
 from ops import lint_infra as lint_infra_module
-from ops.functions import FUNCTIONS
+from ops.functions import FUNCTIONS, checked_name
 
 ENV_HELP = "Stage: dev, staging, prod, or local (default: `env` in invoke.yaml)."
 FUNC_HELP = f"Function: {' or '.join(FUNCTIONS)}."
@@ -34,9 +34,7 @@ def _session(c, stage):
 def _function(func):
     if not func:
         raise Exit(f"Name a function: {', '.join(FUNCTIONS)}.")
-    if func not in FUNCTIONS:
-        raise Exit(f"Unknown function {func!r}: choose one of {', '.join(FUNCTIONS)}.")
-    return func
+    return checked_name(func)
 
 
 def _build_settings(c, arch):
