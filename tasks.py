@@ -282,3 +282,20 @@ def bench(c, rounds=None, arch=None, report=None):
     if rounds < 3:
         raise Exit("--rounds must be at least 3: the report is a median of paired rounds.")
     bench_report.run(rounds, arch, runtime, report or settings.get("report", "reports/bench.json"))
+
+
+@task(help={"check": "Only report READMEs whose tables are out of date (exit 1 if any), without writing."})
+def docs(c, check=False):
+    """Regenerate the Inputs/Outputs tables of each Terraform module README from variables.tf and outputs.tf."""
+    from ops import module_docs
+
+    try:
+        changed = module_docs.regenerate(check=check)
+    except module_docs.MissingDescription as error:
+        raise Exit(str(error)) from None
+    for readme in changed:
+        print(f"{'out of date' if check else 'updated'}: {module_docs.relative(readme)}")
+    if not changed:
+        print("module READMEs are up to date")
+    elif check:
+        raise Exit("Run `inv docs` to regenerate them.", code=1)
