@@ -4,6 +4,15 @@
 #
 #   topic --raw delivery--> queue --(max_receive_count)--> DLQ
 #   schedule --> consumer --(synchronous Invoke)--> worker --> Postgres
+#
+# The worker runs in the database's VPC and signs in with RDS IAM
+# authentication (a token boto3 signs locally): it needs no secret and no
+# AWS API, so the VPC needs no NAT gateway and no endpoint. The consumer
+# stays outside the VPC (it calls SQS and Lambda).
+
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
 
 locals {
   queue_name    = "analytics_events_${var.stage}"
@@ -11,6 +20,22 @@ locals {
   consumer_name = "analytics_consumer_${var.stage}"
   worker_name   = "analytics_worker_${var.stage}"
   alerts_name   = "analytics_alerts_${var.stage}"
+
+  # The one database user the worker may sign in as (rds-db:connect).
+  db_user_arn = "arn:${data.aws_partition.current.partition}:rds-db:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:dbuser:${var.db_resource_id}/${var.db_user}"
+
+  # The contract with the worker's settings (functions/analytics_worker):
+  # DB_HOST set means IAM authentication; DB_SSLROOTCERT means verify-full.
+  worker_environment = merge(
+    {
+      DB_HOST   = var.db_host
+      DB_PORT   = tostring(var.db_port)
+      DB_NAME   = var.db_name
+      DB_USER   = var.db_user
+      DB_SCHEMA = var.db_schema
+    },
+    var.db_sslrootcert == null ? {} : { DB_SSLROOTCERT = var.db_sslrootcert },
+  )
 
   # A received message stays invisible for a whole consumer run plus one
   # worker call that may still be running, with margin: only then may it
@@ -131,12 +156,10 @@ module "worker" {
   reserved_concurrent_executions = var.worker_reserved_concurrency
   kms_key_arn                    = var.kms_key_arn
   log_retention_days             = var.log_retention_days
+  vpc_subnet_ids                 = var.worker_subnet_ids
+  vpc_security_group_ids         = var.worker_security_group_ids
+  environment_variables          = local.worker_environment
   tags                           = var.tags
-
-  environment_variables = {
-    DB_SECRET_ARN = var.db_secret_arn
-    DB_SCHEMA     = var.db_schema
-  }
 }
 
 module "consumer" {
@@ -158,14 +181,14 @@ module "consumer" {
 
 data "aws_iam_policy_document" "worker" {
   statement {
-    sid       = "ReadTheDatabaseUrl"
+    sid       = "SignInAsTheWriterRole"
     effect    = "Allow"
-    actions   = ["secretsmanager:GetSecretValue"]
-    resources = [var.db_secret_arn]
+    actions   = ["rds-db:connect"]
+    resources = [local.db_user_arn]
   }
 
   statement {
-    sid       = "DecryptTheSecret"
+    sid       = "DecryptTheEnvironment"
     effect    = "Allow"
     actions   = ["kms:Decrypt"]
     resources = [var.kms_key_arn]
@@ -173,7 +196,7 @@ data "aws_iam_policy_document" "worker" {
 }
 
 resource "aws_iam_role_policy" "worker" {
-  name   = "read-database-secret"
+  name   = "connect-to-database"
   role   = module.worker.role_name
   policy = data.aws_iam_policy_document.worker.json
 }
