@@ -102,6 +102,20 @@ def dev_plan(plans):
     return plans["dev"]
 
 
+@pytest.fixture(scope="session")
+def refusals(terraform, workspace, plans):
+    """{name: (exit code, output)} of the terraform_runner.REFUSALS plans, run at once."""
+    started = {}
+    for name, (root, variables, env) in tf.REFUSALS.items():
+        plan_file = workspace / f"refused-{len(started)}.tfplan"
+        started[name] = terraform.start(workspace / "infrastructure" / root, *tf.plan_args(plan_file, variables), extra_env=env)
+    results = {}
+    for name, process in started.items():
+        out, err = process.communicate(timeout=600)
+        results[name] = (process.returncode, out + err)
+    return results
+
+
 @pytest.fixture
 def plan_with(terraform, workspace):
     """Plan one root of the session's copy with other variables: (returncode, output, Plan or None)."""

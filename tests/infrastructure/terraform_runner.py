@@ -60,6 +60,21 @@ SHARED_VARS = {
 }
 STAGE_VARS = {"state_bucket": "analytics-terraform-state-offline"}
 
+# Plans that must be refused, run together once: name -> (root, variables, environment).
+ADMIN = {"TF_VAR_admin_password": ADMIN_PASSWORD}
+REFUSALS = {
+    "empty allow-list": ("shared", {**SHARED_VARS, "public_access_cidr_blocks": []}, ADMIN),
+    "clear reader password": (
+        "shared", {**SHARED_VARS, "reader_password_scrams": {s: "CHANGE-ME-at-least-16-characters" for s in STAGES}}, ADMIN,
+    ),
+    "prod removed": ("shared", {**SHARED_VARS, "stages": ["dev", "staging"]}, ADMIN),
+    "placeholder admin password": ("shared", SHARED_VARS, {"TF_VAR_admin_password": "CHANGE-ME-at-least-16-characters"}),
+    "weak admin password": ("shared", SHARED_VARS, {"TF_VAR_admin_password": "abababababababababababab"}),
+    "admin password with a space": ("shared", SHARED_VARS, {"TF_VAR_admin_password": "has a space in it 12345"}),
+    "stage in another region": ("dev", {**STAGE_VARS, "region": "us-east-1"}, {}),
+    "reserved concurrency 0": ("dev", {**STAGE_VARS, "worker_reserved_concurrency": 0}, {}),
+}
+
 
 class TerraformUnavailable(Exception):
     """Why Terraform cannot run here, phrased as what to install."""
