@@ -26,8 +26,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 INFRA = REPO_ROOT / "infrastructure"
 STAND_IN_SETUP = REPO_ROOT.parent / "shared" / "tools" / "terraform-offline" / "setup"
 STAGES = ("dev", "staging", "prod")
-MODULES = ("analytics_db", "analytics_queue", "lambda", "messaging", "shared")
-FUNCTIONS = ("analytics_consumer", "analytics_worker")
+# Every module and every function there is, so a new one is validated and gets its dummy zip.
+MODULES = tuple(sorted(path.parent.name for path in (INFRA / "modules").glob("*/main.tf")))
+FUNCTIONS = tuple(sorted(path.name for path in (REPO_ROOT / "functions").iterdir() if path.is_dir() and not path.name.startswith((".", "_"))))
 ARCHITECTURE = "x86_64"
 
 REGION = "eu-central-1"
