@@ -116,7 +116,7 @@ variable "protected_stages" {
 variable "log_retention_days" {
   description = "Days CloudWatch keeps the database's exported logs (7, 30, 90, 365, ...)."
   type        = number
-  default     = 30
+  default     = 365
 }
 
 variable "backup_retention_days" {

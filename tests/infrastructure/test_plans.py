@@ -234,7 +234,7 @@ def test_the_exported_database_logs_are_encrypted_and_expire(shared_plan):
     assert sorted(g["name"] for g in groups.values()) == sorted(
         f"/aws/rds/instance/analytics/{kind}" for kind in db["enabled_cloudwatch_logs_exports"]
     )
-    assert {g["retention_in_days"] for g in groups.values()} == {30}
+    assert {g["retention_in_days"] for g in groups.values()} == {365}
     # AND each is encrypted with the project key
     config = shared_plan.config(["shared"], "aws_cloudwatch_log_group.exports")
     assert config["expressions"]["kms_key_id"]["references"][0] == "aws_kms_key.this.arn"
