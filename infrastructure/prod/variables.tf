@@ -48,6 +48,30 @@ variable "schedule_expression" {
   default     = "rate(5 minutes)"
 }
 
+variable "delivery_mode" {
+  description = "How events reach the worker: \"schedule\" (the consumer drains the queue on schedule_expression) or \"stream\" (an SQS event source mapping feeds the worker in batches; no schedule)."
+  type        = string
+  default     = "schedule"
+}
+
+variable "stream_batch_size" {
+  description = "Stream mode: most events per worker call, 1..10000 (under the 6 MB payload limit)."
+  type        = number
+  default     = 1000
+}
+
+variable "stream_batching_window_seconds" {
+  description = "Stream mode: longest wait in seconds to fill a batch, 0..300; about the lag from publish to a stored row."
+  type        = number
+  default     = 60
+}
+
+variable "stream_maximum_concurrency" {
+  description = "Stream mode: most worker calls at once, 2..20 (each holds a database connection)."
+  type        = number
+  default     = 4
+}
+
 variable "consumer_timeout" {
   description = "Timeout of the consumer in seconds, 10..900."
   type        = number

@@ -74,6 +74,10 @@ REFUSALS = {
     "admin password with a space": ("shared", SHARED_VARS, {"TF_VAR_admin_password": "has a space in it 12345"}),
     "stage in another region": ("dev", {**STAGE_VARS, "region": "us-east-1"}, {}),
     "reserved concurrency 0": ("dev", {**STAGE_VARS, "worker_reserved_concurrency": 0}, {}),
+    "stream batch without a window": (
+        "dev", {**STAGE_VARS, "delivery_mode": "stream", "stream_batch_size": 100, "stream_batching_window_seconds": 0}, {},
+    ),
+    "unknown delivery mode": ("dev", {**STAGE_VARS, "delivery_mode": "push"}, {}),
 }
 
 

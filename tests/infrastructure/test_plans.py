@@ -317,3 +317,60 @@ def test_resource_counts(plans):
     print("planned creates:", counts)
     assert counts["shared"] > counts["module_defaults"] > 0 and counts["dev"] > 0
     assert counts["dev"] == counts["staging"] == counts["prod"]
+    # stream mode: the mapping instead of the schedule's rule, target, permission and invoke config
+    assert counts["dev_stream"] == counts["dev"] + 1 - 4
+
+
+# ------------------------------------------------------- stream mode (issue 15) ---
+
+QUEUE = "module.analytics_queue.aws_sqs_queue.this"
+MAPPING = "module.analytics_queue.aws_lambda_event_source_mapping.stream[0]"
+
+
+def test_stream_mode_feeds_the_worker_from_the_queue_in_bounded_batches(plans):
+    # GIVEN dev planned with delivery_mode = "stream"
+    plan = plans["dev_stream"]
+    mapping = plan.resource(MAPPING)
+    # THEN one event source mapping takes batches of 1000 gathered for up to 60 s, reports failed items,
+    # and runs at most 4 worker calls at once
+    assert mapping["batch_size"] == 1000 and mapping["maximum_batching_window_in_seconds"] == 60
+    assert mapping["function_response_types"] == ["ReportBatchItemFailures"]
+    assert mapping["scaling_config"] == [{"maximum_concurrency": 4}]
+    assert mapping["enabled"] is True
+    # AND it reads this stage's queue and calls this stage's worker
+    config = plan.config(["analytics_queue"], "aws_lambda_event_source_mapping.stream")
+    assert config["expressions"]["event_source_arn"]["references"][0] == "aws_sqs_queue.this.arn"
+    assert config["expressions"]["function_name"]["references"][0] == "module.worker.function_arn"
+    # AND the queue keeps a message invisible for at least six worker timeouts
+    worker = plan.resource(f"{WORKER}.aws_lambda_function.this")
+    assert plan.resource(QUEUE)["visibility_timeout_seconds"] >= 6 * worker["timeout"]
+    # AND nothing runs on a schedule
+    for kind in ("aws_cloudwatch_event_rule", "aws_cloudwatch_event_target", "aws_lambda_permission"):
+        assert plan.resources(kind) == {}, kind
+
+
+def test_stream_mode_lets_the_pollers_use_the_workers_role_on_the_queue(plans):
+    policy = plans["dev_stream"].data("module.analytics_queue.data.aws_iam_policy_document.worker")
+    poll = [s for s in policy["statement"] if s.get("sid") == "PollTheQueue"]
+    assert len(poll) == 1
+    assert sorted(poll[0]["actions"]) == [
+        "sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage",
+    ]
+
+
+def test_schedule_mode_is_unchanged_by_the_stream_option(dev_plan):
+    # GIVEN dev planned with the default delivery mode
+    # THEN there is no event source mapping, the consumer runs every 5 minutes, and the queue's timeouts are as before
+    assert dev_plan.resources("aws_lambda_event_source_mapping") == {}
+    (rule,) = dev_plan.resources("aws_cloudwatch_event_rule").values()
+    assert rule["schedule_expression"] == "rate(5 minutes)"
+    assert dev_plan.resource(QUEUE)["visibility_timeout_seconds"] == 240 * 2 + 60
+    policy = dev_plan.data("module.analytics_queue.data.aws_iam_policy_document.worker")
+    assert not [a for s in policy["statement"] for a in s["actions"] if a.startswith("sqs:")]
+
+
+def test_stream_settings_are_checked(refusals):
+    code, output = refusals["stream batch without a window"]
+    assert code != 0 and "needs a stream_batching_window_seconds of at least 1" in flat(output)
+    code, output = refusals["unknown delivery mode"]
+    assert code != 0 and 'delivery_mode must be "schedule" or "stream"' in flat(output)

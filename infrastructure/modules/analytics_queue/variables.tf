@@ -143,6 +143,50 @@ variable "schedule_expression" {
   }
 }
 
+variable "delivery_mode" {
+  description = "How the queue reaches the worker: \"schedule\" (the consumer drains it on schedule_expression and invokes the worker) or \"stream\" (an SQS event source mapping feeds the worker directly; no schedule)."
+  type        = string
+  default     = "schedule"
+
+  validation {
+    condition     = contains(["schedule", "stream"], var.delivery_mode)
+    error_message = "delivery_mode must be \"schedule\" or \"stream\"."
+  }
+}
+
+variable "stream_batch_size" {
+  description = "Stream mode: most messages (events) per worker call, 1..10000; keep a batch under Lambda's 6 MB payload limit (1000 events of up to 6 KB)."
+  type        = number
+  default     = 1000
+
+  validation {
+    condition     = var.stream_batch_size >= 1 && var.stream_batch_size <= 10000 && floor(var.stream_batch_size) == var.stream_batch_size
+    error_message = "stream_batch_size must be a whole number between 1 and 10000."
+  }
+}
+
+variable "stream_batching_window_seconds" {
+  description = "Stream mode: longest time in seconds the poller gathers a batch before calling the worker, 0..300 (at least 1 when stream_batch_size is over 10). The lag from publish to a stored row is about this."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.stream_batching_window_seconds >= 0 && var.stream_batching_window_seconds <= 300
+    error_message = "stream_batching_window_seconds must be between 0 and 300."
+  }
+}
+
+variable "stream_maximum_concurrency" {
+  description = "Stream mode: most worker calls at once from the queue, 2..20; each holds a database connection, so it stays well under the writer role's connection limit (20) and the small instance's capacity."
+  type        = number
+  default     = 4
+
+  validation {
+    condition     = var.stream_maximum_concurrency >= 2 && var.stream_maximum_concurrency <= 20 && floor(var.stream_maximum_concurrency) == var.stream_maximum_concurrency
+    error_message = "stream_maximum_concurrency must be a whole number between 2 (AWS's minimum) and 20 (the writer role's connection limit)."
+  }
+}
+
 variable "consumer_timeout" {
   description = "Timeout of the consumer in seconds, 10..900; it stops draining when the time left would not cover one more worker call."
   type        = number
