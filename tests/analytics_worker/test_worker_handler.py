@@ -1,5 +1,8 @@
 """The Lambda handler: settings from the environment, its log lines, and what a caller gets back."""
 import json
+import os
+import subprocess
+import sys
 
 import boto3
 import pytest
@@ -7,7 +10,7 @@ from moto import mock_aws
 
 from analytics_worker.database import connection_parameters, database_url_from_secret
 from analytics_worker.settings import SecretAuth, SettingsError, mask_password
-from ops.functions import load_handler_module
+from ops.functions import ROOT, load_handler_module
 from ops.lambdas import LocalContext
 from worker_samples import event, raw_body
 
@@ -122,3 +125,18 @@ def test_a_url_built_from_rds_style_json_quotes_the_password():
 def test_a_secret_of_the_wrong_shape_is_named_in_the_error():
     with pytest.raises(SettingsError, match="DB_SECRET_ARN='arn:secret': the secret must hold a postgresql:// URL or JSON"):
         database_url_from_secret('{"user": "x"}', "arn:secret")
+
+
+def test_with_a_url_the_worker_runs_without_boto3(migrated_db):
+    # GIVEN a fresh interpreter that sees the worker's folder as Lambda does (boto3 is not in the zip)
+    environment = {**os.environ, "DB_URL": migrated_db.url, "DB_SCHEMA": migrated_db.schema}
+    script = (
+        "import sys, json, main\n"
+        "print(main.main([json.dumps({'event_id': 'e1', 'event_timestamp': '2026-11-28T10:15:00Z', 'event_type': 't'})], None))\n"
+        "assert 'boto3' not in sys.modules and 'botocore' not in sys.modules, 'boto3 was imported'\n"
+    )
+    # WHEN it stores a batch through DB_URL THEN it never imports boto3
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT / "functions" / "analytics_worker", env=environment,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "'stored': 1" in done.stdout
