@@ -39,6 +39,7 @@ def test_iam_mode_with_a_ca_bundle_verifies_the_server(tmp_path):
         6543, "verify-full", str(bundle)
     )
     assert settings.schema == "analytics_dev"
+    assert settings.describe()["sslmode"] == "verify-full" and settings.describe()["sslrootcert"] == str(bundle)
 
 
 def test_the_cold_start_description_names_the_mode_and_never_a_password():

@@ -1,4 +1,4 @@
-"""The worker's settings, read from the environment (here only) and checked once per container.
+"""The worker's settings, read from the environment (here only) by a container's first call, and checked.
 
 Exactly one way to reach the database:
 
@@ -16,14 +16,14 @@ Exactly one way to reach the database:
 `DB_SCHEMA` (default `public`) names the schema that holds `events` and `rejected_events`.
 """
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import ClassVar, Mapping, Optional, Union
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from psycopg2.extensions import parse_dsn
 
-# Postgres truncates identifiers (schema, role, database names) to NAMEDATALEN - 1 bytes;
-# the Terraform modules that name the schema and roles enforce the same limit.
+# Postgres truncates identifiers (schema, role, database names) to NAMEDATALEN - 1 bytes.
+# Terraform's rule for the worker's DB_SCHEMA must agree (tests/analytics_worker/test_worker_limits_agree.py).
 POSTGRES_IDENTIFIER_MAX_BYTES = 63
 DEFAULT_PORT = 5432
 DEFAULT_SCHEMA = "public"
@@ -94,6 +94,7 @@ class IamAuth:
             "user": self.user,
             "region": self.region,
             "sslmode": self.sslmode,
+            **({"sslrootcert": self.sslrootcert} if self.sslrootcert else {}),
         }
 
 
@@ -101,13 +102,13 @@ class IamAuth:
 class UrlAuth:
     """Connect with a libpq URL as given."""
 
-    url: str = field(repr=False)
+    url: str
     mode: ClassVar[str] = "url"
 
     def describe(self) -> dict:
         return {"database_mode": self.mode, "url": mask_password(self.url)}
 
-    def __repr__(self) -> str:
+    def __repr__(self) -> str:  # dataclass keeps this one: no password in tracebacks or debug output
         return f"UrlAuth(url={mask_password(self.url)!r})"
 
 
