@@ -374,3 +374,21 @@ def test_stream_settings_are_checked(refusals):
     assert code != 0 and "needs a stream_batching_window_seconds of at least 1" in flat(output)
     code, output = refusals["unknown delivery mode"]
     assert code != 0 and 'delivery_mode must be "schedule" or "stream"' in flat(output)
+
+
+# ------------------------------------------- Terraform and the worker agree ---
+
+
+def test_the_workers_settings_accept_the_planned_environment_as_iam_auth(dev_plan):
+    """The contract between the stage plan and functions/analytics_worker/settings.py, both sides real."""
+    from analytics_worker.settings import settings_from_env
+
+    # GIVEN the worker's planned environment, plus AWS_REGION as Lambda sets it
+    (environment,) = dev_plan.resource(f"{WORKER}.aws_lambda_function.this")["environment"]
+    # WHEN the worker reads its settings from it
+    settings = settings_from_env({**environment["variables"], "AWS_REGION": tf.REGION})
+    # THEN it signs in with IAM auth as the writer role the policy allows, over TLS, into the stage's schema
+    assert settings.describe() == {
+        "database_mode": "iam", "host": tf.SHARED_OUTPUTS["db_address"], "port": 5432, "dbname": "analytics",
+        "user": "analytics_dev_writer", "region": tf.REGION, "sslmode": "require", "schema": "analytics_dev",
+    }
