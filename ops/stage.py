@@ -208,7 +208,7 @@ def terraform_outputs(root_name, required=True):
     binary = shutil.which(os.environ.get("TERRAFORM", "terraform"))
     if binary is None:
         raise Exit(
-            "terraform is not installed (needed to read the stage's outputs): install Terraform >= 1.10 "
+            "terraform is not installed (needed to read the stage's outputs): install Terraform >= 1.11 "
             f"(https://developer.hashicorp.com/terraform/install), or set {OUTPUTS_FILE_VARIABLE} to a saved "
             "`terraform output -json` document."
         )

@@ -7,7 +7,7 @@
 #   terraform init -backend-config="bucket=<state bucket>" -backend-config="region=<bucket region>"
 
 terraform {
-  required_version = ">= 1.10"
+  required_version = ">= 1.11"
 
   required_providers {
     aws = {

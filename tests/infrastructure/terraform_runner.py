@@ -101,7 +101,7 @@ def terraform_environment():
     binary = shutil.which(os.environ.get("TERRAFORM", "terraform"))
     if binary is None:
         raise TerraformUnavailable(
-            "terraform is not on PATH: install Terraform >= 1.10 (https://developer.hashicorp.com/terraform/install)"
+            "terraform is not on PATH: install Terraform >= 1.11 (https://developer.hashicorp.com/terraform/install)"
         )
     env = {**os.environ, "TF_IN_AUTOMATION": "1", "TF_INPUT": "0", "CHECKPOINT_DISABLE": "1"}
     env.pop("TF_VAR_admin_password", None)

@@ -54,8 +54,8 @@ def test_providers_and_terraform_are_pinned(directory):
     # WHEN reading its terraform block
     required = config.required_providers()
     versions = [hcl_checks.unquote(b.body.get("required_version")) for b in config.of("terraform")]
-    # THEN Terraform 1.10+ is required and every provider is pinned to its major version
-    assert ">= 1.10" in versions
+    # THEN Terraform 1.11+ is required (write-only arguments) and every provider is pinned to its major version
+    assert ">= 1.11" in versions
     pins = {"hashicorp/aws": "~> 6.0", "cyrilgdn/postgresql": "~> 1.26"}
     for name, spec in required.items():
         assert spec["source"] in pins, f"{name}: unexpected provider {spec['source']}"
