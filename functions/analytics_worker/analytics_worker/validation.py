@@ -56,18 +56,23 @@ def event_timestamp(text):
             raise InvalidEvent(
                 f"event_timestamp offset {sign}{offset_hours}:{offset_minutes} is beyond ±15:59, the widest offset Postgres accepts"
             )
-    if year == "0000":
-        raise InvalidEvent(f"event_timestamp {text!r} lies {_UTC_RANGE}")
     leap_second = second == "60"
-    try:
-        moment = datetime(int(year), int(month), int(day), int(hour), int(minute), 59 if leap_second else int(second or 0))
-    except ValueError:
-        raise InvalidEvent(f"event_timestamp {text!r} is not a real date and time") from None
     if (
         "0001" < year < "9999" and not leap_second and mark != "," and (fraction is None or len(fraction) <= 6)
         and zulu != "z" and "t" not in text
     ):  # the common case: Postgres reads it as written, and no offset below 16 hours leaves years 1..9999
-        return text if zulu or sign else text + "+00:00"
+        try:
+            datetime.fromisoformat(text)  # a real date and time? (the quickest check; the slow path says why not)
+        except ValueError:
+            pass
+        else:
+            return text if zulu or sign else text + "+00:00"
+    if year == "0000":
+        raise InvalidEvent(f"event_timestamp {text!r} lies {_UTC_RANGE}")
+    try:
+        moment = datetime(int(year), int(month), int(day), int(hour), int(minute), 59 if leap_second else int(second or 0))
+    except ValueError:
+        raise InvalidEvent(f"event_timestamp {text!r} is not a real date and time") from None
     offset = timedelta(hours=int(offset_hours), minutes=int(offset_minutes)) if sign else timedelta(0)
     extra = timedelta(seconds=leap_second, microseconds=(int((fraction or "0")[:7].ljust(7, "0")) + 5) // 10)
     try:
