@@ -7,7 +7,9 @@ import psycopg2
 import pytest
 
 from analytics_worker.database import ReusableConnection
+from analytics_worker.rows import EVENT_COLUMNS
 from analytics_worker.store import _LineReader, store_batch
+from analytics_worker.validation import EVENT_SCHEMA
 from ops.stage import with_credentials
 from worker_samples import event, raw_body, sns_envelope
 
@@ -421,3 +423,18 @@ def test_the_copy_reader_streams_big_rows_without_holding_the_batch():
         # THEN it never holds more than the row being sent
         assert len(made) <= read // len(row) + 1
     assert read == 40 * len(row)
+
+
+def test_the_events_table_has_a_column_for_each_field_of_the_published_schema(migrated_db):
+    # GIVEN the columns the migrations made
+    columns = dict(migrated_db.query(
+        "SELECT column_name, coalesce(character_maximum_length::text, data_type) FROM information_schema.columns"
+        " WHERE table_schema = %s AND table_name = 'events'", (migrated_db.schema,)
+    ))
+    # THEN each column the worker fills exists, and each string field's column is as long as the schema allows
+    assert set(EVENT_COLUMNS) <= set(columns)
+    for name, rule in EVENT_SCHEMA["properties"].items():
+        if "maxLength" in rule:
+            assert columns[name] == str(rule["maxLength"]), name
+        else:
+            assert columns[name] in ("jsonb", "timestamp with time zone"), name
