@@ -208,6 +208,19 @@ def psql(c, env=None, role="reader"):
     database.psql(_stage(c, env), role)
 
 
+@task
+def reader_password(c):
+    """Make the SCRAM-SHA-256 verifier of a dashboard (reader) password for the shared root's reader_password_scrams."""
+    import getpass
+
+    from ops import database
+
+    password = getpass.getpass("Reader password (kept by you and your BI tool, never by Terraform): ")
+    if getpass.getpass("Again: ") != password:
+        raise Exit("The two passwords differ; nothing was made. Run `inv reader-password` again.")
+    print(database.reader_password_verifier(password))
+
+
 @task(help={"env": ENV_HELP})
 def outputs(c, env=None):
     """Print the stage's resolved endpoints (secrets masked)."""
