@@ -272,10 +272,12 @@ def demo(c, n=None):
         "rounds": "Rounds per store-rate figure; the median of the paired ratios is reported (default: bench.rounds).",
         "arch": ARCH_HELP,
         "report": "Where to write the JSON report (default: bench.report in invoke.yaml).",
+        "dashboard_events": "Events generated for the dashboard figures (default: bench.dashboard_events, 1,000,000).",
+        "only_dashboards": "Measure only the dashboard figures (views vs events, store rate with rollups).",
     }
 )
-def bench(c, rounds=None, arch=None, report=None):
-    """Benchmark store rate vs COPY, API calls per 1,000 events, invocations per million, zip sizes, imports."""
+def bench(c, rounds=None, arch=None, report=None, dashboard_events=None, only_dashboards=False):
+    """Benchmark store rate vs COPY, API calls per 1,000 events, invocations per million, zip sizes, imports, dashboards."""
     from ops.bench import report as bench_report
 
     settings = c.config.get("bench") or {}
@@ -283,4 +285,10 @@ def bench(c, rounds=None, arch=None, report=None):
     rounds = int(rounds if rounds is not None else settings.get("rounds", 9))
     if rounds < 3:
         raise Exit("--rounds must be at least 3: the report is a median of paired rounds.")
-    bench_report.run(rounds, arch, runtime, report or settings.get("report", "reports/bench.json"))
+    events = int(dashboard_events if dashboard_events is not None else settings.get("dashboard_events", 1_000_000))
+    if events < 1000:
+        raise Exit("--dashboard-events must be at least 1000.")
+    bench_report.run(
+        rounds, arch, runtime, report or settings.get("report", "reports/bench.json"),
+        dashboard_events=events, only_dashboards=only_dashboards,
+    )
