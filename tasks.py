@@ -237,9 +237,10 @@ def _local_settings(c):
     help={
         "port": "Port of the moto server on 127.0.0.1 (default: local.port in invoke.yaml).",
         "every": "Seconds between consumer runs (default: local.every in invoke.yaml).",
+        "db_port": "TCP port of the embedded Postgres on 127.0.0.1 (default: local.db_port in invoke.yaml; 0: a free one).",
     }
 )
-def local(c, port=None, every=None):
+def local(c, port=None, every=None, db_port=None):
     """Run the whole pipeline on this machine (moto, embedded Postgres, scheduled consumer) until Ctrl-C."""
     import os
 
@@ -250,6 +251,7 @@ def local(c, port=None, every=None):
         port=int(port if port is not None else settings.get("port", 4566)),
         every=float(every if every is not None else settings.get("every", 10)),
         database_url=os.environ.get("DATABASE_URL") or None,
+        db_port=int(db_port if db_port is not None else settings.get("db_port", 0)),
     )
 
 

@@ -97,8 +97,8 @@ class LocalContext:
 def local_environment(function, stage):
     """The environment variables the deployed function would get, from the stage's outputs."""
     if function == "analytics_worker":
-        # Deployed stages: the worker's own role (INSERT only). The local stack has just the admin URL.
-        role = "admin" if stage.env == "local" else "writer"
+        # The worker's own role (INSERT only); an outputs file of stage `local` without one: admin.
+        role = "writer" if stage.env != "local" or stage.values.get("writer_database_url") else "admin"
         return {"DB_URL": stage.database_url(role), "DB_SCHEMA": stage.get("schema")}
     if function == "analytics_consumer":
         return {"SQS_URL": stage.get("queue_url"), "WORKER_LAMBDA_ARN": stage.function_name("analytics_worker")}
