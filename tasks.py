@@ -294,3 +294,59 @@ def bench(c, rounds=None, arch=None, report=None, dashboard_events=None, only_da
         rounds, arch, runtime, report or settings.get("report", "reports/bench.json"),
         dashboard_events=events, only_dashboards=only_dashboards,
     )
+
+
+def _retention_settings(c):
+    settings = c.config.get("retention") or {}
+    return int(settings.get("batch_size", 5000)), list(settings.get("confirm_stages", ["prod"]))
+
+
+@task(
+    name="forget-user",
+    help={
+        "user_id": "The user_id whose events and readable rejected items are deleted.",
+        "env": ENV_HELP,
+        "yes": "Do not ask for confirmation on the stages that need it (retention.confirm_stages: prod).",
+    },
+)
+def forget_user(c, user_id, env=None, yes=False):
+    """Erase a user: delete their events and rejected items, correcting the rollups (admin role)."""
+    from ops import retention
+
+    stage = _stage(c, env)
+    batch_size, confirm_stages = _retention_settings(c)
+    retention.confirm(stage.env, confirm_stages, yes)
+    retention.forget_user(stage.database_url("admin"), stage.get("schema"), user_id, batch_size)
+
+
+@task(
+    help={
+        "before": "Delete events from before this day (YYYY-MM-DD, in the rollups' time zone) and rejections received before it.",
+        "env": ENV_HELP,
+        "yes": "Do not ask for confirmation on the stages that need it (retention.confirm_stages: prod).",
+    },
+)
+def prune(c, before, env=None, yes=False):
+    """Delete old events in bounded batches, correcting the rollups (admin role)."""
+    from ops import retention
+
+    day = retention.parse_date(before)
+    stage = _stage(c, env)
+    batch_size, confirm_stages = _retention_settings(c)
+    retention.confirm(stage.env, confirm_stages, yes)
+    retention.prune(stage.database_url("admin"), stage.get("schema"), day, batch_size)
+
+
+@task(
+    name="rollups-rebuild",
+    help={
+        "env": ENV_HELP,
+        "time_zone": "Cut days in this zone from now on, e.g. UTC, Europe/Berlin, Asia/Kolkata (default: keep the stage's).",
+    },
+)
+def rollups_rebuild(c, env=None, time_zone=None):
+    """Rebuild the dashboard rollups from the stored events (optionally in another time zone)."""
+    from ops import retention
+
+    stage = _stage(c, env)
+    retention.set_time_zone(stage.database_url("admin"), stage.get("schema"), time_zone)

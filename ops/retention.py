@@ -36,10 +36,11 @@ def parse_date(text):
         raise Exit(f"--before {text!r} is not a date: give it as YYYY-MM-DD (e.g. --before 2026-01-01).") from None
 
 
-def confirm(env, confirm_stages, yes, ask=input):
+def confirm(env, confirm_stages, yes, ask=None):
     """On stages that need it (prod), the operator types the stage's name unless --yes was given."""
     if yes or env not in confirm_stages:
         return
+    ask = ask or input
     try:
         answer = ask(f"This deletes data from stage {env!r} for good. Type {env} to go on: ")
     except EOFError:
