@@ -89,7 +89,7 @@ def test_inv_local_serves_the_local_stage_and_stops_cleanly_on_ctrl_c(tmp_path):
         assert outputs.returncode == 0 and values["topic_arn"] in outputs.stdout
         # with the values a dashboard connects with (the reader over TCP), as `inv local` printed them
         for name in ("dashboard_host", "dashboard_port", "dashboard_user", "dashboard_password"):
-            assert f"{name}  {values[name]}" in " ".join(outputs.stdout.split(" ")).replace("   ", "  ") or str(values[name]) in outputs.stdout
+            assert any(line.split() == [name, str(values[name])] for line in outputs.stdout.splitlines()), outputs.stdout
         assert values["dashboard_port"] == db_port and values["dashboard_user"] == "analytics_local_reader"
 
         # WHEN the user presses Ctrl-C
