@@ -30,7 +30,7 @@ key) that are kept up to date in the same transaction that stores the events:
   (`inv rollups-rebuild --time-zone ...`).
 
 This migration builds the rollups from the events already stored, so an existing stage
-upgrades in place. Needs PostgreSQL 15+ (UNIQUE NULLS NOT DISTINCT: events without app_title).
+upgrades in place.
 """
 from alembic import op
 
@@ -56,9 +56,12 @@ CREATE TABLE rollup_event_counts (
     day        date         NOT NULL,
     event_type varchar(128) NOT NULL,
     app_title  varchar(128),
-    events     bigint       NOT NULL,
-    CONSTRAINT rollup_event_counts_key UNIQUE NULLS NOT DISTINCT (day, event_type, app_title)
+    events     bigint       NOT NULL
 );
+-- One row per key, events without app_title included (an expression key, not NULLS NOT DISTINCT:
+-- PostgreSQL 14 has no such constraint, and the shared module allows 14).
+CREATE UNIQUE INDEX rollup_event_counts_key
+    ON rollup_event_counts (day, event_type, (app_title IS NULL), coalesce(app_title, ''));
 COMMENT ON TABLE rollup_event_counts IS 'Events per day (in rollup_settings.time_zone), type and app; kept by triggers on events.';
 
 CREATE TABLE rollup_user_days (
@@ -94,7 +97,8 @@ BEGIN
     INSERT INTO rollup_event_counts AS r (day, event_type, app_title, events)
     SELECT (event_timestamp AT TIME ZONE zone)::date, event_type, app_title, count(*)
     FROM new_events GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
-    ON CONFLICT (day, event_type, app_title) DO UPDATE SET events = r.events + excluded.events;
+    ON CONFLICT (day, event_type, (app_title IS NULL), coalesce(app_title, ''))
+    DO UPDATE SET events = r.events + excluded.events;
 
     WITH added AS (
         INSERT INTO rollup_user_days (day, user_id)
