@@ -62,17 +62,13 @@ def prepare(admin_url, schema, passwords):
             if cursor.fetchone() is None:
                 cursor.execute(sql.SQL("CREATE ROLE {} LOGIN").format(ident))
             cursor.execute(
-                sql.SQL("ALTER ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD {}").format(
-                    ident, sql.Literal(scram_verifier(passwords[role]))
-                )
+                sql.SQL("ALTER ROLE {} LOGIN PASSWORD {}").format(ident, sql.Literal(scram_verifier(passwords[role])))
             )
             cursor.execute(sql.SQL("ALTER ROLE {} SET search_path = {}").format(ident, name))
         cursor.execute(
             sql.SQL("ALTER ROLE {} SET statement_timeout = {}").format(reader, sql.Literal(READER_STATEMENT_TIMEOUT_MS))
         )
         cursor.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(name))
-        # No role but the owner may create objects in a stage's schema, nor use `public` for data.
-        cursor.execute(sql.SQL("REVOKE CREATE ON SCHEMA {} FROM PUBLIC").format(name))
         cursor.execute(sql.SQL("GRANT CONNECT, TEMPORARY ON DATABASE {} TO {}").format(db, writer))
         cursor.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(db, reader))
         cursor.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}, {}").format(name, writer, reader))
