@@ -18,7 +18,13 @@ _SCHEMA_WITHOUT_TIMESTAMP_PATTERN = copy.deepcopy(EVENT_SCHEMA)
 del _SCHEMA_WITHOUT_TIMESTAMP_PATTERN["properties"]["event_timestamp"]["pattern"]
 _validate = fastjsonschema.compile(_SCHEMA_WITHOUT_TIMESTAMP_PATTERN)
 _TIMESTAMP_EXAMPLE = "2026-11-28T18:23:25Z"
-_UTC_RANGE = "outside years 1 to 9999 in UTC (0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z), which not every client can read"
+# Years 1..9999 (all Python's datetime holds, so all psycopg2 and Superset read) with a day to spare at each
+# end, so the event's date in any time zone (a client's session, the rollups' days) is in those years too.
+_EARLIEST, _LATEST = datetime(1, 1, 2), datetime(9999, 12, 30, 23, 59, 59, 999999)
+_UTC_RANGE = (
+    "outside 0001-01-02T00:00:00Z to 9999-12-30T23:59:59.999999Z: years 1 to 9999 with a day to spare,"
+    " so that every client can read its date in every time zone"
+)
 
 
 class InvalidEvent(ValueError):
@@ -37,9 +43,10 @@ def validate_event(event):
 def event_timestamp(text):
     """The timestamp as Postgres should read it, if every standard client can read it back.
 
-    That is: a real date and time whose instant lies in years 1..9999 in UTC
-    (Python's datetime, under psycopg2 and so under Superset, holds no other
-    years) with an offset Postgres accepts (up to 15:59 either way). Common forms
+    That is: a real date and time whose instant lies in years 1..9999 in UTC,
+    a day away from either end (Python's datetime, under psycopg2 and so under
+    Superset, holds no other years, and a date read in another time zone may be
+    a day off), with an offset Postgres accepts (up to 15:59 either way). Common forms
     go on as written (+00:00 added when they name no zone); others (second 60,
     a comma, more than 6 fraction digits, lower-case t or z, years 1 and 9999)
     as their UTC instant, fractions rounded to the microsecond, half up.
@@ -78,7 +85,9 @@ def event_timestamp(text):
     try:
         instant = (moment - offset if sign != "-" else moment + offset) + extra
     except OverflowError:
-        raise InvalidEvent(f"event_timestamp {text!r} lies {_UTC_RANGE}") from None
+        instant = None
+    if instant is None or not _EARLIEST <= instant <= _LATEST:
+        raise InvalidEvent(f"event_timestamp {text!r} lies {_UTC_RANGE}")
     return instant.isoformat() + "+00:00"
 
 
