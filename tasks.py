@@ -6,7 +6,7 @@ from invoke import Exit, task
 
 from ops import testing
 from ops import lint_infra as lint_infra_module
-from ops.functions import FUNCTIONS
+from ops.functions import FUNCTIONS, checked_name
 
 ENV_HELP = "Stage: dev, staging, prod, or local (default: `env` in invoke.yaml)."
 FUNC_HELP = f"Function: {' or '.join(FUNCTIONS)}."
@@ -34,9 +34,7 @@ def _session(c, stage):
 def _function(func):
     if not func:
         raise Exit(f"Name a function: {', '.join(FUNCTIONS)}.")
-    if func not in FUNCTIONS:
-        raise Exit(f"Unknown function {func!r}: choose one of {', '.join(FUNCTIONS)}.")
-    return func
+    return checked_name(func)
 
 
 def _build_settings(c, arch):
@@ -210,6 +208,19 @@ def psql(c, env=None, role="reader"):
     database.psql(_stage(c, env), role)
 
 
+@task
+def reader_password(c):
+    """Make the SCRAM-SHA-256 verifier of a dashboard (reader) password for the shared root's reader_password_scrams."""
+    import getpass
+
+    from ops import database
+
+    password = getpass.getpass("Reader password (kept by you and your BI tool, never by Terraform): ")
+    if getpass.getpass("Again: ") != password:
+        raise Exit("The two passwords differ; nothing was made. Run `inv reader-password` again.")
+    print(database.reader_password_verifier(password))
+
+
 @task(help={"env": ENV_HELP})
 def outputs(c, env=None):
     """Print the stage's resolved endpoints (secrets masked)."""
@@ -350,3 +361,20 @@ def rollups_rebuild(c, env=None, time_zone=None):
 
     stage = _stage(c, env)
     retention.set_time_zone(stage.database_url("admin"), stage.get("schema"), time_zone)
+
+
+@task(help={"check": "Only report READMEs whose tables are out of date (exit 1 if any), without writing."})
+def docs(c, check=False):
+    """Regenerate the Inputs/Outputs tables of each Terraform module README from variables.tf and outputs.tf."""
+    from ops import module_docs
+
+    try:
+        changed = module_docs.regenerate(check=check)
+    except module_docs.MissingDescription as error:
+        raise Exit(str(error)) from None
+    for readme in changed:
+        print(f"{'out of date' if check else 'updated'}: {module_docs.relative(readme)}")
+    if not changed:
+        print("module READMEs are up to date")
+    elif check:
+        raise Exit("Run `inv docs` to regenerate them.", code=1)

@@ -1,54 +1,25 @@
 """The names and queue settings of the local stack, read from the Terraform code so they cannot drift.
 
-Names: the stage root infrastructure/dev/main.tf (topic `event_created_${local.stage}`, schema
-`analytics_${local.stage}`) and the module analytics_queue (queue, DLQ, function names).
+Names: the stage root infrastructure/dev/main.tf (topic `event_created_${local.stage}`), the shared
+root infrastructure/shared/main.tf (schema `analytics_${each.key}`, made there for every stage) and the
+module analytics_queue (queue, DLQ, function names).
 Settings: the defaults of infrastructure/modules/analytics_queue/variables.tf and the literal
 attributes of its main.tf (long-poll wait, raw message delivery).
 """
 import functools
 from dataclasses import dataclass
 
-import hcl2
-
 from ops.functions import ROOT
+from ops.hcl import blocks, load, resource, unquote
 
 QUEUE_MODULE = ROOT / "infrastructure" / "modules" / "analytics_queue"
 STAGE_ROOT = ROOT / "infrastructure" / "dev"  # every stage root is the same but for its stage name
-
-
-def _load(path):
-    with open(path) as handle:
-        return hcl2.load(handle)
-
-
-def _unquote(value):
-    if isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] == '"':
-        return value[1:-1]
-    return value
-
-
-def _blocks(document, kind):
-    """{name: body} of the top-level blocks `kind` (variable, module, locals...) with names unquoted."""
-    found = {}
-    for block in document.get(kind, []):
-        for name, body in block.items():
-            found[_unquote(name)] = body
-    return found
-
-
-def _resource(document, resource_type, name):
-    for block in document.get("resource", []):
-        for kind, bodies in block.items():
-            if _unquote(kind) == resource_type:
-                for resource_name, body in bodies.items():
-                    if _unquote(resource_name) == name:
-                        return body
-    raise KeyError(f"resource {resource_type}.{name} not found in {QUEUE_MODULE / 'main.tf'}")
+SHARED_ROOT = ROOT / "infrastructure" / "shared"  # makes every stage's schema and roles
 
 
 def _name(template, stage, variable):
     """`"analytics_events_${var.stage}"` -> `analytics_events_local`."""
-    return _unquote(template).replace("${" + variable + "}", stage)
+    return unquote(template).replace("${" + variable + "}", stage)
 
 
 @dataclass(frozen=True)
@@ -84,23 +55,23 @@ class StackSpec:
 
 @functools.cache
 def stack_spec(stage="local"):
-    variables = {name: body.get("default") for name, body in _blocks(_load(QUEUE_MODULE / "variables.tf"), "variable").items()}
-    module_main = _load(QUEUE_MODULE / "main.tf")
+    variables = {name: body.get("default") for name, body in blocks(load(QUEUE_MODULE / "variables.tf"), "variable").items()}
+    module_main = load(QUEUE_MODULE / "main.tf")
     module_locals = module_main["locals"][0]
-    root = _load(STAGE_ROOT / "main.tf")
-    modules = _blocks(root, "module")
+    root = load(STAGE_ROOT / "main.tf")
+    modules = blocks(root, "module")
     consumer_timeout, worker_timeout = int(variables["consumer_timeout"]), int(variables["worker_timeout"])
     visibility = variables["visibility_timeout_seconds"]
     if visibility is None:  # the module's local: coalesce(var.visibility_timeout_seconds, consumer * 2 + worker)
         visibility = consumer_timeout * 2 + worker_timeout
-    queue = _resource(module_main, "aws_sqs_queue", "this")
-    subscription = _resource(module_main, "aws_sns_topic_subscription", "this")
+    queue = resource(module_main, "aws_sqs_queue", "this")
+    subscription = resource(module_main, "aws_sns_topic_subscription", "this")
     return StackSpec(
         stage=stage,
         topic_name=_name(modules["messaging"]["topic_name"], stage, "local.stage"),
         queue_name=_name(module_locals["queue_name"], stage, "var.stage"),
         dlq_name=_name(module_locals["dlq_name"], stage, "var.stage"),
-        schema=_name(modules["analytics_db"]["schema_name"], stage, "local.stage"),
+        schema=_name(blocks(load(SHARED_ROOT / "main.tf"), "module")["analytics_db"]["schema_name"], stage, "each.key"),
         worker_function_name=_name(module_locals["worker_name"], stage, "var.stage"),
         consumer_function_name=_name(module_locals["consumer_name"], stage, "var.stage"),
         max_receive_count=int(variables["max_receive_count"]),
@@ -111,5 +82,5 @@ def stack_spec(stage="local"):
         raw_message_delivery=bool(subscription["raw_message_delivery"]),
         consumer_timeout_seconds=consumer_timeout,
         worker_timeout_seconds=worker_timeout,
-        schedule_expression=_unquote(variables["schedule_expression"]),
+        schedule_expression=unquote(variables["schedule_expression"]),
     )
