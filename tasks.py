@@ -62,7 +62,7 @@ def build(c, func=None, arch=None):
         print(artifact.describe())
 
 
-@task(help={"func": "Run only the tests of this function (analytics_worker, analytics_consumer)."})
+@task(help={"func": f"Run only the tests of this function. {FUNC_HELP}"})
 def test(c, func=None):
     """Run the test suite (all of it, or one function's tests)."""
     testing.run_tests(c, func)

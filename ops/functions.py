@@ -5,7 +5,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS_DIR = ROOT / "functions"
-FUNCTIONS = ("analytics_consumer", "analytics_worker")
+FUNCTIONS = ("analytics_collector", "analytics_consumer", "analytics_worker")
 
 
 def function_dir(name):
