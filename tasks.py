@@ -235,9 +235,10 @@ def _local_settings(c):
     help={
         "port": "Port of the moto server on 127.0.0.1 (default: local.port in invoke.yaml).",
         "every": "Seconds between consumer runs (default: local.every in invoke.yaml).",
+        "collector_port": "Port of the HTTP collector on 127.0.0.1, 0 for a free one (default: local.collector_port).",
     }
 )
-def local(c, port=None, every=None):
+def local(c, port=None, every=None, collector_port=None):
     """Run the whole pipeline on this machine (moto, embedded Postgres, scheduled consumer) until Ctrl-C."""
     import os
 
@@ -248,6 +249,7 @@ def local(c, port=None, every=None):
         port=int(port if port is not None else settings.get("port", 4566)),
         every=float(every if every is not None else settings.get("every", 10)),
         database_url=os.environ.get("DATABASE_URL") or None,
+        collector_port=int(collector_port if collector_port is not None else settings.get("collector_port", 4580)),
     )
 
 

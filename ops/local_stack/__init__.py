@@ -10,7 +10,7 @@ from invoke import Exit
 from ops.local_stack.stack import CREDENTIALS, LocalStack, stack_file
 
 
-def run(port, every, database_url=None, out=None):
+def run(port, every, database_url=None, out=None, collector_port=None):
     """Start the stack, print how to reach it, drain on a schedule until SIGINT/SIGTERM, then stop it all."""
     out = out or sys.stdout
     if every <= 0:
@@ -21,7 +21,7 @@ def run(port, every, database_url=None, out=None):
         stop.set()
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    stack = LocalStack(port=port, database_url=database_url, out=out)
+    stack = LocalStack(port=port, database_url=database_url, out=out, collector_port=collector_port)
     try:
         stack.start()
         v = stack.values
@@ -34,6 +34,7 @@ def run(port, every, database_url=None, out=None):
             f"  database         psql '{v['admin_database_url']}'   (schema {v['schema']})\n"
             f"  dashboards       {v['reader_database_url']}   (read-only)\n"
             f"  consumer         every {every:g} s, worker in this process\n"
+            f"{collector_lines(v)}"
             f"  written to       {stack_file()}\n"
             "Try: python3 -m pipenv run inv publish-event --env local -n 50\n"
             "Ctrl-C stops it.",
@@ -51,6 +52,16 @@ def run(port, every, database_url=None, out=None):
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     print("stopped: moto server, Postgres; stack file removed.", file=out, flush=True)
+
+
+def collector_lines(values):
+    if "collector_url" not in values:
+        return ""
+    url = values["collector_url"]
+    return (
+        f"  collector        POST {url}/v1/events   write key {values['collector_write_key']}\n"
+        f"  demo page        {url}/demo.html\n"
+    )
 
 
 def _alive(pid):
