@@ -1,7 +1,7 @@
 """The apps' public write keys: where they are stored, how a request names one.
 
-The stored value is a JSON object {"<write key>": "<app name>"}; an app may hold
-several keys at once (rotation: add the new key, ship the tracker, remove the old).
+The stored value is a JSON object {"<write key>": "<app name>"} ({} until the stage
+has apps: every request is then refused with 401); an app may hold several keys at once (rotation: add the new key, ship the tracker, remove the old).
 Keys are public (they sit in every page), so they only tell apps apart and let an
 operator cut one off; they are not secrets, but they stay out of logs and outputs
 all the same, because a leaked list would let anyone write as every app.
@@ -26,8 +26,8 @@ def parse_keys(text: str, source: str) -> dict[str, str]:
         keys = json.loads(text)
     except ValueError:
         raise KeysError(f"The write keys in {source} are not JSON: expected {{\"<key>\": \"<app name>\", ...}}.") from None
-    if not isinstance(keys, dict) or not keys:
-        raise KeysError(f"The write keys in {source} must be a non-empty JSON object {{\"<key>\": \"<app name>\"}}.")
+    if not isinstance(keys, dict):
+        raise KeysError(f"The write keys in {source} must be a JSON object {{\"<key>\": \"<app name>\"}}.")
     for number, (key, app) in enumerate(keys.items(), start=1):
         if not _KEY.match(key):
             raise KeysError(f"Write key number {number} in {source} must be 8-128 letters, digits, '-' or '_'.")
