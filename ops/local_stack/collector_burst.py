@@ -23,7 +23,9 @@ class BurstResult:
     client_ms: list = field(default_factory=list)  # round trip of each request, as a client sees it
     seconds: float = 0.0
 
-    def summary(self, handler_ms):
+    def summary(self, timings_ms):
+        handler_ms = [whole for whole, _ in timings_ms]
+        own_ms = [whole - publish for whole, publish in timings_ms]
         return {
             "requests": sum(self.statuses.values()),
             "statuses": dict(self.statuses),
@@ -32,6 +34,8 @@ class BurstResult:
             "requests_per_second": round(sum(self.statuses.values()) / self.seconds, 1) if self.seconds else None,
             "handler_p50_ms": _round(percentile(handler_ms, 0.50)),
             "handler_p99_ms": _round(percentile(handler_ms, 0.99)),
+            "handler_without_sns_p50_ms": _round(percentile(own_ms, 0.50)),
+            "handler_without_sns_p99_ms": _round(percentile(own_ms, 0.99)),
             "client_p50_ms": _round(percentile(self.client_ms, 0.50)),
             "client_p99_ms": _round(percentile(self.client_ms, 0.99)),
         }
@@ -114,13 +118,13 @@ class BackgroundDrain:
 
 def burst_and_store(stack, requests=1000, events_per_request=10, clients=8, timeout_seconds=900):
     """The burst against `stack`'s collector, drained into Postgres; a summary with the stored counts."""
-    stack.collector.latencies_ms.clear()
+    stack.collector.timings_ms.clear()
     with BackgroundDrain(stack) as drain:
         result = burst(stack.values["collector_url"], stack.values["collector_write_key"], requests, events_per_request, clients)
         drain.wait_for(len(result.accepted_ids), timeout_seconds)
     rows, distinct = stored_counts(stack.values["admin_database_url"], stack.spec.schema, result.accepted_ids)
     return {
-        **result.summary(list(stack.collector.latencies_ms)),
+        **result.summary(list(stack.collector.timings_ms)),
         "consumer": {k: drain.totals[k] for k in ("received", "stored", "duplicates", "rejected", "failed_batches")},
         "stored_rows": rows,
         "stored_distinct_event_ids": distinct,

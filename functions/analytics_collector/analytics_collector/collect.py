@@ -52,7 +52,7 @@ def cors_headers(settings, request):
     origin = request.headers.get("origin")
     if not settings.allows_origin(origin):
         return {}
-    return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
+    return {"Access-Control-Allow-Origin": origin, "Access-Control-Expose-Headers": "Retry-After", "Vary": "Origin"}
 
 
 def handle(request, settings, keys, publish, schema, now=_now, log=None):
