@@ -249,7 +249,7 @@ def local(c, port=None, every=None, collector_port=None):
         port=int(port if port is not None else settings.get("port", 4566)),
         every=float(every if every is not None else settings.get("every", 10)),
         database_url=os.environ.get("DATABASE_URL") or None,
-        collector_port=int(collector_port if collector_port is not None else settings.get("collector_port", 4580)),
+        collector_port=int(collector_port if collector_port is not None else settings.get("collector_port", 0)),
     )
 
 
