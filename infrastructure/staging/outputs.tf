@@ -93,3 +93,8 @@ output "collector_function_name" {
   description = "Name of the collector Lambda function."
   value       = module.collector.function_name
 }
+
+output "collector_write_keys_parameter" {
+  description = "Name of the SSM parameter with the collector's write keys (the name only: the keys are write-only)."
+  value       = module.collector.write_keys_parameter_name
+}

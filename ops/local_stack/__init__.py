@@ -109,6 +109,11 @@ def invoke(function, stage, payload, out=None):
     out = out or sys.stdout
     if function == "analytics_worker":
         return lambdas.invoke_local(function, stage, payload, out=out)
+    if function == "analytics_collector":
+        raise Exit(
+            f"The local collector is an HTTP server: POST events to {stage.values.get('collector_url', '<collector_url>')}/v1/events"
+            f"?key={stage.values.get('collector_write_key', '<key>')} (`inv outputs --env local` shows both)."
+        )
     from ops.local_stack.stack import InProcessWorker
 
     stack = LocalStack(named=False, out=sys.stderr)

@@ -67,3 +67,17 @@ def test_keys_are_reloaded_after_the_cache_time_and_a_failed_reload_keeps_the_ol
     # WHEN the store is unreachable at the next reload THEN the keys in hand keep working
     store["keys"], clock[0] = None, 700
     assert ring.app_for("new-key-0001") == "shop"
+
+
+def test_inv_invoke_of_the_collector_on_a_deployed_stage_gets_its_topic_and_keys_parameter():
+    # GIVEN the outputs of a deployed stage that has the collector
+    from ops import lambdas
+    from ops import stage as stage_module
+
+    outputs = {"topic_arn": {"value": TOPIC}, "collector_write_keys_parameter": {"value": "/analytics/dev/collector/write-keys"}}
+    stage = stage_module.Stage("dev", {k: v["value"] for k, v in outputs.items()}, source="test")
+    # WHEN `inv invoke analytics_collector --local` builds the function's environment
+    environment = lambdas.local_environment("analytics_collector", stage)
+    # THEN it is what Terraform gives the deployed function, and settings accept it
+    assert environment == {"TOPIC_ARN": TOPIC, "WRITE_KEYS_PARAMETER": "/analytics/dev/collector/write-keys"}
+    assert settings_from_env(environment).write_keys_parameter == "/analytics/dev/collector/write-keys"

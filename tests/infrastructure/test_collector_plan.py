@@ -175,7 +175,8 @@ def test_the_write_keys_are_in_no_plan_value_and_no_output(plans, workspace, sta
     assert environment["CORS_ORIGINS"] == "https://shop.example.com"
     assert environment["ADD_IP_ADDRESS"] == "false"
     outputs = plan["planned_values"].get("outputs", {})
-    assert {"collector_endpoint_url", "collector_function_name"} <= outputs.keys()
+    assert {"collector_endpoint_url", "collector_function_name", "collector_write_keys_parameter"} <= outputs.keys()
+    assert outputs["collector_write_keys_parameter"]["value"] == parameter["name"]
 
 
 def test_the_function_may_publish_only_to_its_stages_topic(plans):
