@@ -73,6 +73,7 @@ def test_invalid_events_are_still_published_for_the_worker_to_reject_with_a_reas
         (post([event()], key=None), 401, "Missing write key"),
         (post(b"x" * (256 * 1024 + 1)), 413, "at most 262144"),
         (post(b"{not json"), 400, "not JSON"),
+        (post(b'{"event_id": "a", "n": NaN}'), 400, "NaN is not a JSON value"),
         (post([event() for _ in range(501)]), 400, "Too many events: 501"),
         (post(b"42"), 400, "one event (a JSON object) or a JSON array"),
         (post(b"[]"), 400, "no events"),
@@ -80,7 +81,7 @@ def test_invalid_events_are_still_published_for_the_worker_to_reject_with_a_reas
         (post([event()], query={"sent_at": "yesterday"}), 400, "sent_at"),
         (post([event()], path="/v2/things"), 404, "POST /v1/events"),
     ],
-    ids=["wrong key", "no key", "too large", "not json", "too many", "not an event", "empty", "bad gzip", "bad sent_at", "path"],
+    ids=["wrong key", "no key", "too large", "not json", "NaN", "too many", "not an event", "empty", "bad gzip", "bad sent_at", "path"],
 )
 def test_bad_requests_get_a_4xx_with_a_json_reason_and_nothing_is_published(aws, request_, status, words):
     # GIVEN a bad request  WHEN it is sent

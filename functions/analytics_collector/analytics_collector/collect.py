@@ -145,7 +145,7 @@ def _body(request, settings):
 def _events(request, settings):
     body = _body(request, settings)
     try:
-        document = json.loads(body)
+        document = json.loads(body, parse_constant=_not_json)
     except (ValueError, UnicodeDecodeError) as error:
         raise BadRequest(400, f"The body is not JSON: {str(error)[:120]}.") from None
     if isinstance(document, dict):
@@ -160,6 +160,10 @@ def _events(request, settings):
             limit_events=settings.max_events,
         )
     return document
+
+
+def _not_json(constant):
+    raise ValueError(f"{constant} is not a JSON value")
 
 
 def _sent_at(request):
