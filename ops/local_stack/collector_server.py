@@ -49,7 +49,6 @@ class CollectorServer:
         from analytics_collector.collect import handle
         from analytics_collector.http import request_from_event
         from analytics_collector.keys import KeyRing, key_loader
-        from analytics_collector.log import log_line
         from analytics_collector.publish import publish_batch
         from analytics_collector.schema import load_schema
         from analytics_collector.settings import Settings

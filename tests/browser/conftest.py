@@ -4,7 +4,6 @@ import contextlib
 import io
 import threading
 import time
-from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 

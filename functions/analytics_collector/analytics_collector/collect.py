@@ -3,7 +3,6 @@
 `handle` knows nothing of Lambda: it takes the request, the settings and its collaborators
 (the key ring, a publish function, a clock), so tests and the local server call it directly.
 """
-import gzip
 import json
 import zlib
 from datetime import datetime, timezone
@@ -21,8 +20,8 @@ RETRY_AFTER_SECONDS = "1"
 SERVER_KEY = "collector"  # the top-level key of what the collector adds (the worker keeps it in `extra`)
 
 
-class BadRequest(Exception):
-    """A request answered with an error status and a JSON reason (4xx; 503 when the fault is ours)."""
+class Refusal(Exception):
+    """A request answered with an error status and a JSON reason: 4xx for the client's fault, 503 for ours."""
 
     def __init__(self, status, error, **details):
         super().__init__(error)
@@ -60,8 +59,9 @@ def handle(request, settings, keys, publish, schema, now=_now, log=None):
     cors = cors_headers(settings, request)
     try:
         response = _route(request, settings, keys, publish, schema, now, cors, log)
-    except BadRequest as bad:
-        response = Response(bad.status, {"error": bad.error, **bad.details})
+    except Refusal as bad:
+        retry = {"Retry-After": RETRY_AFTER_SECONDS} if bad.status >= 500 else {}
+        response = Response(bad.status, {"error": bad.error, **bad.details}, retry)
         if log:
             log("ERROR" if bad.status >= 500 else "INFO", "request refused", status=bad.status, error=bad.error)
     return Response(response.status, response.body, {**response.headers, **cors})
@@ -69,17 +69,17 @@ def handle(request, settings, keys, publish, schema, now=_now, log=None):
 
 def _route(request, settings, keys, publish, schema, now, cors, log):
     if request.path.rstrip("/") != PATH:
-        raise BadRequest(404, f"Not found: events are sent with POST {PATH}.")
+        raise Refusal(404, f"Not found: events are sent with POST {PATH}.")
     if request.method == "OPTIONS":
         if not cors:
-            raise BadRequest(403, "This origin may not send events here: add it to the stage's CORS origins.")
+            raise Refusal(403, "This origin may not send events here: add it to the stage's CORS origins.")
         return Response(204, None, {
             "Access-Control-Allow-Methods": ALLOWED_METHODS,
             "Access-Control-Allow-Headers": ALLOWED_HEADERS,
             "Access-Control-Max-Age": PREFLIGHT_MAX_AGE_SECONDS,
         })
     if request.method != "POST":
-        raise BadRequest(405, f"Method {request.method} is not allowed: use POST {PATH}.")
+        raise Refusal(405, f"Method {request.method} is not allowed: use POST {PATH}.")
     received_at = now()
     app = _app(request, keys)
     events = _events(request, settings)
@@ -87,14 +87,14 @@ def _route(request, settings, keys, publish, schema, now, cors, log):
     if request.query.get("validate") == "strict":
         invalid = [{"index": i, "reason": problem} for i, e in enumerate(events) if (problem := event_problem(e, schema))]
         if invalid:
-            raise BadRequest(
+            raise Refusal(
                 400, f"{len(invalid)} of {len(events)} events break the v1 event schema; none was accepted.", invalid=invalid
             )
     bodies = [json.dumps(_enrich(e, app, request, settings, received_at, sent_at), separators=(",", ":"))
               for e in events]
     too_large = [i for i, body in enumerate(bodies) if len(body.encode()) > SNS_PAYLOAD_LIMIT]
     if too_large:
-        raise BadRequest(413, f"Events {too_large[:10]} are larger than an SNS message may be (256 KiB).")
+        raise Refusal(413, f"Events {too_large[:10]} are larger than an SNS message may be (256 KiB).")
     result = publish(bodies)
     if not result.ok:
         if log:
@@ -110,35 +110,35 @@ def _route(request, settings, keys, publish, schema, now, cors, log):
 def _app(request, keys):
     key = key_of_request(request.headers, request.query)
     if key is None:
-        raise BadRequest(401, "Missing write key: send Authorization: Basic base64(<write key>:) or ?key=<write key>.")
+        raise Refusal(401, "Missing write key: send Authorization: Basic base64(<write key>:) or ?key=<write key>.")
     try:
         app = keys.app_for(key)
     except Exception as error:  # the key store cannot be read: a server problem, so the client retries
-        raise BadRequest(503, "The write keys cannot be read right now; send the same request again.",
+        raise Refusal(503, "The write keys cannot be read right now; send the same request again.",
                          cause=type(error).__name__) from None
     if app is None:
-        raise BadRequest(401, "Unknown write key: check the key the page or app was given for this stage.")
+        raise Refusal(401, "Unknown write key: check the key the page or app was given for this stage.")
     return app
 
 
 def _body(request, settings):
     limit = settings.max_body_bytes
     if len(request.body) > limit:
-        raise BadRequest(413, f"The body has {len(request.body)} bytes; at most {limit} are accepted.", limit_bytes=limit)
+        raise Refusal(413, f"The body has {len(request.body)} bytes; at most {limit} are accepted.", limit_bytes=limit)
     encoding = request.headers.get("content-encoding", "identity").strip().lower()
     if encoding in ("", "identity"):
         return request.body
     if encoding != "gzip":
-        raise BadRequest(415, f"Content-Encoding {encoding!r} is not supported: send gzip or nothing.")
+        raise Refusal(415, f"Content-Encoding {encoding!r} is not supported: send gzip or nothing.")
     inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
     try:
         text = inflater.decompress(request.body, limit + 1)
     except zlib.error:
-        raise BadRequest(400, "The body says Content-Encoding: gzip but is not gzip data.") from None
+        raise Refusal(400, "The body says Content-Encoding: gzip but is not gzip data.") from None
     if len(text) > limit or inflater.unconsumed_tail:
-        raise BadRequest(413, f"The body unpacks to more than {limit} bytes, the most that is accepted.", limit_bytes=limit)
+        raise Refusal(413, f"The body unpacks to more than {limit} bytes, the most that is accepted.", limit_bytes=limit)
     if not inflater.eof:
-        raise BadRequest(400, "The gzip body is cut short.")
+        raise Refusal(400, "The gzip body is cut short.")
     return text
 
 
@@ -147,15 +147,15 @@ def _events(request, settings):
     try:
         document = json.loads(body, parse_constant=_not_json)
     except (ValueError, UnicodeDecodeError) as error:
-        raise BadRequest(400, f"The body is not JSON: {str(error)[:120]}.") from None
+        raise Refusal(400, f"The body is not JSON: {str(error)[:120]}.") from None
     if isinstance(document, dict):
         return [document]
     if not isinstance(document, list):
-        raise BadRequest(400, "The body must be one event (a JSON object) or a JSON array of events.")
+        raise Refusal(400, "The body must be one event (a JSON object) or a JSON array of events.")
     if not document:
-        raise BadRequest(400, "The array holds no events.")
+        raise Refusal(400, "The array holds no events.")
     if len(document) > settings.max_events:
-        raise BadRequest(
+        raise Refusal(
             400, f"Too many events: {len(document)} in one request; at most {settings.max_events} are accepted.",
             limit_events=settings.max_events,
         )
@@ -172,7 +172,7 @@ def _sent_at(request):
         return None
     moment = parse_instant(raw)
     if moment is None:
-        raise BadRequest(400, f"sent_at {raw[:40]!r} is not an ISO 8601 date and time such as 2026-11-28T18:23:25.000Z.")
+        raise Refusal(400, f"sent_at {raw[:40]!r} is not an ISO 8601 date and time such as 2026-11-28T18:23:25.000Z.")
     return moment
 
 
