@@ -2,7 +2,8 @@
 
 Self-contained: a copy of infrastructure/ with an override that swaps the S3 backend and the
 shared root's remote state for local files (see ../shared/tools/terraform-offline/README.md),
-dummy zips in the copy's dist/, and the stage's terraform.tfvars.sample as its variables.
+dummy zips in the copy's dist/, the stage's terraform.tfvars.sample as its variables and the
+write keys in TF_VAR_collector_write_keys (an ephemeral variable, as the sample says).
 Skips, saying what to install, when Terraform or the stand-in providers are not there.
 """
 import json
@@ -105,10 +106,10 @@ def workspace(tmp_path_factory):
     for stage in STAGES:
         root = base / "infrastructure" / stage
         (root / "offline_override.tf").write_text(OVERRIDE.format(state=base / f"{stage}.tfstate", shared=base / "shared.tfstate"))
-        sample = (root / "terraform.tfvars.sample").read_text().replace("CHANGE-ME-write-key-1", WRITE_KEY)
-        (root / "sample.tfvars").write_text(sample)
+        (root / "sample.tfvars").write_text((root / "terraform.tfvars.sample").read_text())
         (root / "plan.tfvars").write_text('state_bucket = "analytics-terraform-state-offline"\n'
                                           'collector_cors_origins = ["https://shop.example.com"]\n')
+    env["TF_VAR_collector_write_keys"] = f'{{"{WRITE_KEY}" = "website"}}'  # ephemeral: as an operator gives it
     return base, env
 
 
