@@ -60,7 +60,7 @@ def build(c, func=None, arch=None):
         print(artifact.describe())
 
 
-@task(help={"func": "Run only the tests of this function (analytics_worker, analytics_consumer)."})
+@task(help={"func": f"Run only the tests of this function. {FUNC_HELP}"})
 def test(c, func=None):
     """Run the test suite (all of it, or one function's tests)."""
     testing.run_tests(c, func)
@@ -249,9 +249,10 @@ def _local_settings(c):
         "port": "Port of the moto server on 127.0.0.1 (default: local.port in invoke.yaml).",
         "every": "Seconds between consumer runs (default: local.every in invoke.yaml).",
         "db_port": "TCP port of the embedded Postgres on 127.0.0.1 (default: local.db_port in invoke.yaml; 0: a free one).",
+        "collector_port": "Port of the HTTP collector on 127.0.0.1, 0 for a free one (default: local.collector_port).",
     }
 )
-def local(c, port=None, every=None, db_port=None):
+def local(c, port=None, every=None, db_port=None, collector_port=None):
     """Run the whole pipeline on this machine (moto, embedded Postgres, scheduled consumer) until Ctrl-C."""
     import os
 
@@ -263,6 +264,7 @@ def local(c, port=None, every=None, db_port=None):
         every=float(every if every is not None else settings.get("every", 10)),
         database_url=os.environ.get("DATABASE_URL") or None,
         db_port=int(db_port if db_port is not None else settings.get("db_port", 0)),
+        collector_port=int(collector_port if collector_port is not None else settings.get("collector_port", 0)),
     )
 
 
