@@ -35,7 +35,7 @@ def run(port, every, database_url=None, out=None):
             f"  dashboards       {v['reader_database_url']}   (read-only)\n"
             f"  consumer         every {every:g} s, worker in this process\n"
             f"  written to       {stack_file()}\n"
-            "Try: python3 -m pipenv run inv publish-event --env local -n 50\n"
+            "Try (in the project environment, see the README): inv publish-event --env local -n 50\n"
             "Ctrl-C stops it.",
             file=out,
             flush=True,
