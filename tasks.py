@@ -13,6 +13,12 @@ FUNC_HELP = f"Function: {' or '.join(FUNCTIONS)}."
 ARCH_HELP = "Lambda architecture, x86_64 or arm64 (default: build.arch in invoke.yaml)."
 
 
+def _worker_packages():
+    from ops import environment
+
+    environment.require("analytics_worker")  # psycopg2 & co.: the local stack, migrations, in-process worker
+
+
 def _env(c, env):
     return env or c.config.get("env")
 
@@ -83,6 +89,8 @@ def invoke_(c, func, env=None, payload=None, local=False):
 
     func = _function(func)
     event = lambdas.parse_payload(payload)
+    if local or _env(c, env) == "local":
+        _worker_packages()
     stage = _stage(c, env)
     if stage.env == "local" and "endpoint_url" in stage.values:
         from ops import local_stack
@@ -196,6 +204,7 @@ def redrive(c, env=None, limit=0):
 )
 def migrate(c, env=None, revision="head"):
     """Upgrade the stage's database schema with alembic (admin role)."""
+    _worker_packages()
     from ops import database
 
     database.migrate(_stage(c, env), revision, out=sys.stdout)
@@ -241,6 +250,7 @@ def _local_settings(c):
 )
 def local(c, port=None, every=None):
     """Run the whole pipeline on this machine (moto, embedded Postgres, scheduled consumer) until Ctrl-C."""
+    _worker_packages()
     import os
 
     from ops import local_stack
@@ -256,6 +266,7 @@ def local(c, port=None, every=None):
 @task(help={"n": "How many valid events to publish (default: local.demo_events in invoke.yaml)."})
 def demo(c, n=None):
     """Start a throw-away local stack, publish N events (plus duplicates and invalid ones), drain, summarise."""
+    _worker_packages()
     import os
 
     from ops.local_stack import demo as demo_module
@@ -272,10 +283,12 @@ def demo(c, n=None):
         "rounds": "Rounds per store-rate figure; the median of the paired ratios is reported (default: bench.rounds).",
         "arch": ARCH_HELP,
         "report": "Where to write the JSON report (default: bench.report in invoke.yaml).",
+        "check": "Exit 1 when a goal is not met (default); --no-check only reports.",
     }
 )
-def bench(c, rounds=None, arch=None, report=None):
+def bench(c, rounds=None, arch=None, report=None, check=True):
     """Benchmark store rate vs COPY, API calls per 1,000 events, invocations per million, zip sizes, imports."""
+    _worker_packages()
     from ops.bench import report as bench_report
 
     settings = c.config.get("bench") or {}
@@ -283,4 +296,7 @@ def bench(c, rounds=None, arch=None, report=None):
     rounds = int(rounds if rounds is not None else settings.get("rounds", 9))
     if rounds < 3:
         raise Exit("--rounds must be at least 3: the report is a median of paired rounds.")
-    bench_report.run(rounds, arch, runtime, report or settings.get("report", "reports/bench.json"))
+    measured = bench_report.run(rounds, arch, runtime, report or settings.get("report", "reports/bench.json"))
+    missed = bench_report.unmet(measured)
+    if missed and check:
+        raise Exit(f"Benchmark goals not met: {'; '.join(missed)}. Rerun on a quiet machine, or `inv bench --no-check` to only report.", code=1)
