@@ -6,7 +6,7 @@ from invoke import Exit, task
 
 from ops import testing
 from ops import lint_infra as lint_infra_module
-from ops.functions import FUNCTIONS
+from ops.functions import FUNCTIONS, checked_name
 
 ENV_HELP = "Stage: dev, staging, prod, or local (default: `env` in invoke.yaml)."
 FUNC_HELP = f"Function: {' or '.join(FUNCTIONS)}."
@@ -40,9 +40,7 @@ def _session(c, stage):
 def _function(func):
     if not func:
         raise Exit(f"Name a function: {', '.join(FUNCTIONS)}.")
-    if func not in FUNCTIONS:
-        raise Exit(f"Unknown function {func!r}: choose one of {', '.join(FUNCTIONS)}.")
-    return func
+    return checked_name(func)
 
 
 def _build_settings(c, arch):
@@ -300,3 +298,20 @@ def bench(c, rounds=None, arch=None, report=None, check=True):
     missed = bench_report.unmet(measured)
     if missed and check:
         raise Exit(f"Benchmark goals not met: {'; '.join(missed)}. Rerun on a quiet machine, or `inv bench --no-check` to only report.", code=1)
+
+
+@task(help={"check": "Only report READMEs whose tables are out of date (exit 1 if any), without writing."})
+def docs(c, check=False):
+    """Regenerate the Inputs/Outputs tables of each Terraform module README from variables.tf and outputs.tf."""
+    from ops import module_docs
+
+    try:
+        changed = module_docs.regenerate(check=check)
+    except module_docs.MissingDescription as error:
+        raise Exit(str(error)) from None
+    for readme in changed:
+        print(f"{'out of date' if check else 'updated'}: {module_docs.relative(readme)}")
+    if not changed:
+        print("module READMEs are up to date")
+    elif check:
+        raise Exit("Run `inv docs` to regenerate them.", code=1)

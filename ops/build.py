@@ -1,4 +1,4 @@
-"""`inv build` / `inv update`: a function's deployable zip (DESIGN.md, Packaging).
+"""`inv build` / `inv update`: a function's deployable zip (doc/design.md, Packaging).
 
 The zip holds the function's runtime dependencies, installed for the Lambda
 platform, plus its own source filtered by `.lambdaignore`. Its bytes depend only
@@ -27,7 +27,7 @@ import pathspec
 from invoke import Exit
 from packaging.markers import Marker
 
-from ops.functions import FUNCTIONS, ROOT, function_dir
+from ops.functions import ROOT, checked_name, function_dir
 
 BUILD_DIR = ROOT / "build"
 DIST_DIR = ROOT / "dist"
@@ -77,10 +77,7 @@ def check_arch(arch):
     return arch
 
 
-def check_function(name):
-    if name not in FUNCTIONS:
-        raise Exit(f"Unknown function {name!r}: choose one of {', '.join(FUNCTIONS)}.")
-    return name
+
 
 
 def python_version(runtime):
@@ -258,7 +255,7 @@ def assemble(function, arch, deps, source_dir, dist_dir=None):
 
 def build(function, arch, runtime, build_dir=None, dist_dir=None, lock_file=None, out=None):
     """The full build: dependencies (installed or reused) plus source, zipped."""
-    check_function(function)
+    checked_name(function)
     check_arch(arch)
     deps = install_dependencies(function, arch, runtime, build_dir, lock_file, out=out)
     return assemble(function, arch, deps, function_dir(function), dist_dir)
@@ -266,7 +263,7 @@ def build(function, arch, runtime, build_dir=None, dist_dir=None, lock_file=None
 
 def rebuild_source(function, arch, runtime, build_dir=None, dist_dir=None, lock_file=None):
     """`inv update`'s quick build: the function's current source over its already installed dependencies."""
-    check_function(function)
+    checked_name(function)
     check_arch(arch)
     deps, _ = deps_dir(function, arch, runtime, build_dir, lock_file)
     if not (deps / ".complete").exists():

@@ -1,4 +1,4 @@
-"""Sample events (v1, DESIGN.md Contracts) for `inv gen-event`, `inv publish-event` and the demo.
+"""Sample events (v1, doc/design.md Contracts) for `inv gen-event`, `inv publish-event` and the demo.
 
 `sample_event()` is valid against the event JSON Schema; `invalid_event()` is one that the
 worker rejects, with the reason it should give. Pass a `random.Random` for repeatable output.

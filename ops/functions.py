@@ -1,17 +1,25 @@
-"""The Lambda functions of this repository, and loading a handler into this process."""
+"""The Lambda functions' source in this repository: their names, folders, and loading a handler into
+this process. (ops/lambdas.py works with the deployed functions: invoke, update, logs.)"""
 import importlib.util
 import sys
 from pathlib import Path
+
+from invoke import Exit
 
 ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS_DIR = ROOT / "functions"
 FUNCTIONS = ("analytics_consumer", "analytics_worker")
 
 
-def function_dir(name):
+def checked_name(name):
+    """`name` if it is one of FUNCTIONS, else invoke's Exit saying which names there are."""
     if name not in FUNCTIONS:
-        raise ValueError(f"Unknown function {name!r}: choose one of {', '.join(FUNCTIONS)}.")
-    return FUNCTIONS_DIR / name
+        raise Exit(f"Unknown function {name!r}: choose one of {', '.join(FUNCTIONS)}.")
+    return name
+
+
+def function_dir(name):
+    return FUNCTIONS_DIR / checked_name(name)
 
 
 def load_handler_module(name):

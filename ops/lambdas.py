@@ -1,4 +1,5 @@
-"""`inv invoke`, `inv update`, `inv log`: one deployed (or in-process) Lambda function."""
+"""`inv invoke`, `inv update`, `inv log`: one deployed (or in-process) Lambda function.
+(ops/functions.py knows the functions' source in this repository.)"""
 import base64
 import contextlib
 import json

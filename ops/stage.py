@@ -19,7 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from invoke import Exit
 
-from ops.functions import FUNCTIONS, ROOT
+from ops.functions import ROOT, checked_name
 
 INFRASTRUCTURE_DIR = ROOT / "infrastructure"
 LOCAL_STACK_FILE = ROOT / ".local" / "stack.json"
@@ -76,9 +76,7 @@ class Stage:
         return self.values.get("region") or None
 
     def function_name(self, function):
-        if function not in FUNCTIONS:
-            raise Exit(f"Unknown function {function!r}: choose one of {', '.join(FUNCTIONS)}.")
-        return self.get(FUNCTION_OUTPUT[function])
+        return self.get(FUNCTION_OUTPUT[checked_name(function)])
 
     def database_url(self, role):
         if role not in ROLES:

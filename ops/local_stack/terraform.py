@@ -8,47 +8,16 @@ attributes of its main.tf (long-poll wait, raw message delivery).
 import functools
 from dataclasses import dataclass
 
-import hcl2
-
 from ops.functions import ROOT
+from ops.hcl import blocks, load, resource, unquote
 
 QUEUE_MODULE = ROOT / "infrastructure" / "modules" / "analytics_queue"
 STAGE_ROOT = ROOT / "infrastructure" / "dev"  # every stage root is the same but for its stage name
 
 
-def _load(path):
-    with open(path) as handle:
-        return hcl2.load(handle)
-
-
-def _unquote(value):
-    if isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] == '"':
-        return value[1:-1]
-    return value
-
-
-def _blocks(document, kind):
-    """{name: body} of the top-level blocks `kind` (variable, module, locals...) with names unquoted."""
-    found = {}
-    for block in document.get(kind, []):
-        for name, body in block.items():
-            found[_unquote(name)] = body
-    return found
-
-
-def _resource(document, resource_type, name):
-    for block in document.get("resource", []):
-        for kind, bodies in block.items():
-            if _unquote(kind) == resource_type:
-                for resource_name, body in bodies.items():
-                    if _unquote(resource_name) == name:
-                        return body
-    raise KeyError(f"resource {resource_type}.{name} not found in {QUEUE_MODULE / 'main.tf'}")
-
-
 def _name(template, stage, variable):
     """`"analytics_events_${var.stage}"` -> `analytics_events_local`."""
-    return _unquote(template).replace("${" + variable + "}", stage)
+    return unquote(template).replace("${" + variable + "}", stage)
 
 
 @dataclass(frozen=True)
@@ -84,17 +53,17 @@ class StackSpec:
 
 @functools.cache
 def stack_spec(stage="local"):
-    variables = {name: body.get("default") for name, body in _blocks(_load(QUEUE_MODULE / "variables.tf"), "variable").items()}
-    module_main = _load(QUEUE_MODULE / "main.tf")
+    variables = {name: body.get("default") for name, body in blocks(load(QUEUE_MODULE / "variables.tf"), "variable").items()}
+    module_main = load(QUEUE_MODULE / "main.tf")
     module_locals = module_main["locals"][0]
-    root = _load(STAGE_ROOT / "main.tf")
-    modules = _blocks(root, "module")
+    root = load(STAGE_ROOT / "main.tf")
+    modules = blocks(root, "module")
     consumer_timeout, worker_timeout = int(variables["consumer_timeout"]), int(variables["worker_timeout"])
     visibility = variables["visibility_timeout_seconds"]
     if visibility is None:  # the module's local: coalesce(var.visibility_timeout_seconds, consumer * 2 + worker)
         visibility = consumer_timeout * 2 + worker_timeout
-    queue = _resource(module_main, "aws_sqs_queue", "this")
-    subscription = _resource(module_main, "aws_sns_topic_subscription", "this")
+    queue = resource(module_main, "aws_sqs_queue", "this")
+    subscription = resource(module_main, "aws_sns_topic_subscription", "this")
     return StackSpec(
         stage=stage,
         topic_name=_name(modules["messaging"]["topic_name"], stage, "local.stage"),
@@ -111,5 +80,5 @@ def stack_spec(stage="local"):
         raw_message_delivery=bool(subscription["raw_message_delivery"]),
         consumer_timeout_seconds=consumer_timeout,
         worker_timeout_seconds=worker_timeout,
-        schedule_expression=_unquote(variables["schedule_expression"]),
+        schedule_expression=unquote(variables["schedule_expression"]),
     )

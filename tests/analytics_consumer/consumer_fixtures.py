@@ -1,8 +1,7 @@
 """Fixtures of the consumer tests: moto, a queue, small settings, a faster moto SQS.
 
-Test modules import the fixtures they use from here. (This is not a conftest.py:
-a second module named `conftest` would shadow tests/conftest.py for the suite's
-`from conftest import ...`.)"""
+Test modules import the fixtures they use from here by name, so each test file
+says where its fixtures come from."""
 import pytest
 from moto import mock_aws
 

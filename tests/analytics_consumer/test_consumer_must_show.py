@@ -1,7 +1,7 @@
 """Must show (issue 2): 2,500 messages, a worker failing every third call, one consumer run.
 
 moto's SQS is quadratic in the queue length; the `quick_moto_sqs` fixture removes
-the cause without changing its answers (see conftest.py), so this runs in seconds.
+the cause without changing its answers (see consumer_fixtures.py), so this runs in seconds.
 """
 import dataclasses
 import math

@@ -1,6 +1,6 @@
 """Fixtures of the local-stack tests: a throw-away LocalStack on a fresh database of the session's Postgres.
 
-Test modules import the fixtures they use from here (not a conftest.py: see tests/analytics_consumer)."""
+Test modules import the fixtures they use from here by name, so each test file says where they come from."""
 import io
 import json
 

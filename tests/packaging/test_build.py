@@ -1,4 +1,4 @@
-"""`inv build`: the Lambda zips of DESIGN.md, Packaging.
+"""`inv build`: the Lambda zips of doc/design.md, Packaging.
 
 The worker is built for real (pip fetches its wheels from PyPI for the Lambda platform)
 twice, into two clean build folders, once per session.
