@@ -217,6 +217,19 @@ def psql(c, env=None, role="reader"):
     database.psql(_stage(c, env), role)
 
 
+@task
+def reader_password(c):
+    """Make the SCRAM-SHA-256 verifier of a dashboard (reader) password for the shared root's reader_password_scrams."""
+    import getpass
+
+    from ops import database
+
+    password = getpass.getpass("Reader password (kept by you and your BI tool, never by Terraform): ")
+    if getpass.getpass("Again: ") != password:
+        raise Exit("The two passwords differ; nothing was made. Run `inv reader-password` again.")
+    print(database.reader_password_verifier(password))
+
+
 @task(help={"env": ENV_HELP})
 def outputs(c, env=None):
     """Print the stage's resolved endpoints (secrets masked)."""
@@ -244,9 +257,10 @@ def _local_settings(c):
     help={
         "port": "Port of the moto server on 127.0.0.1 (default: local.port in invoke.yaml).",
         "every": "Seconds between consumer runs (default: local.every in invoke.yaml).",
+        "db_port": "TCP port of the embedded Postgres on 127.0.0.1 (default: local.db_port in invoke.yaml; 0: a free one).",
     }
 )
-def local(c, port=None, every=None):
+def local(c, port=None, every=None, db_port=None):
     """Run the whole pipeline on this machine (moto, embedded Postgres, scheduled consumer) until Ctrl-C."""
     _worker_packages()
     import os
@@ -258,6 +272,7 @@ def local(c, port=None, every=None):
         port=int(port if port is not None else settings.get("port", 4566)),
         every=float(every if every is not None else settings.get("every", 10)),
         database_url=os.environ.get("DATABASE_URL") or None,
+        db_port=int(db_port if db_port is not None else settings.get("db_port", 0)),
     )
 
 
@@ -281,11 +296,13 @@ def demo(c, n=None):
         "rounds": "Rounds per store-rate figure; the median of the paired ratios is reported (default: bench.rounds).",
         "arch": ARCH_HELP,
         "report": "Where to write the JSON report (default: bench.report in invoke.yaml).",
+        "dashboard_events": "Events generated for the dashboard figures (default: bench.dashboard_events, 1,000,000).",
+        "only_dashboards": "Measure only the dashboard figures (views vs events, store rate with rollups).",
         "check": "Exit 1 when a goal is not met (default); --no-check only reports.",
     }
 )
-def bench(c, rounds=None, arch=None, report=None, check=True):
-    """Benchmark store rate vs COPY, API calls per 1,000 events, invocations per million, zip sizes, imports."""
+def bench(c, rounds=None, arch=None, report=None, dashboard_events=None, only_dashboards=False, check=True):
+    """Benchmark store rate vs COPY, API calls per 1,000 events, invocations per million, zip sizes, imports, dashboards."""
     _worker_packages()
     from ops.bench import report as bench_report
 
@@ -294,10 +311,72 @@ def bench(c, rounds=None, arch=None, report=None, check=True):
     rounds = int(rounds if rounds is not None else settings.get("rounds", 9))
     if rounds < 3:
         raise Exit("--rounds must be at least 3: the report is a median of paired rounds.")
-    measured = bench_report.run(rounds, arch, runtime, report or settings.get("report", "reports/bench.json"))
+    events = int(dashboard_events if dashboard_events is not None else settings.get("dashboard_events", 1_000_000))
+    if events < 1000:
+        raise Exit("--dashboard-events must be at least 1000.")
+    measured = bench_report.run(
+        rounds, arch, runtime, report or settings.get("report", "reports/bench.json"),
+        dashboard_events=events, only_dashboards=only_dashboards,
+    )
     missed = bench_report.unmet(measured)
     if missed and check:
         raise Exit(f"Benchmark goals not met: {'; '.join(missed)}. Rerun on a quiet machine, or `inv bench --no-check` to only report.", code=1)
+
+
+def _retention_settings(c):
+    settings = c.config.get("retention") or {}
+    return int(settings.get("batch_size", 5000)), list(settings.get("confirm_stages", ["prod"]))
+
+
+@task(
+    name="forget-user",
+    help={
+        "user_id": "The user_id whose events and readable rejected items are deleted.",
+        "env": ENV_HELP,
+        "yes": "Do not ask for confirmation on the stages that need it (retention.confirm_stages: prod).",
+    },
+)
+def forget_user(c, user_id, env=None, yes=False):
+    """Erase a user: delete their events and rejected items, correcting the rollups (admin role)."""
+    from ops import retention
+
+    stage = _stage(c, env)
+    batch_size, confirm_stages = _retention_settings(c)
+    retention.confirm(stage.env, confirm_stages, yes)
+    retention.forget_user(stage.database_url("admin"), stage.get("schema"), user_id, batch_size)
+
+
+@task(
+    help={
+        "before": "Delete events from before this day (YYYY-MM-DD, in the rollups' time zone) and rejections received before it.",
+        "env": ENV_HELP,
+        "yes": "Do not ask for confirmation on the stages that need it (retention.confirm_stages: prod).",
+    },
+)
+def prune(c, before, env=None, yes=False):
+    """Delete old events in bounded batches, correcting the rollups (admin role)."""
+    from ops import retention
+
+    day = retention.parse_date(before)
+    stage = _stage(c, env)
+    batch_size, confirm_stages = _retention_settings(c)
+    retention.confirm(stage.env, confirm_stages, yes)
+    retention.prune(stage.database_url("admin"), stage.get("schema"), day, batch_size)
+
+
+@task(
+    name="rollups-rebuild",
+    help={
+        "env": ENV_HELP,
+        "time_zone": "Cut days in this zone from now on, e.g. UTC, Europe/Berlin, Asia/Kolkata (default: keep the stage's).",
+    },
+)
+def rollups_rebuild(c, env=None, time_zone=None):
+    """Rebuild the dashboard rollups from the stored events (optionally in another time zone)."""
+    from ops import retention
+
+    stage = _stage(c, env)
+    retention.set_time_zone(stage.database_url("admin"), stage.get("schema"), time_zone)
 
 
 @task(help={"check": "Only report READMEs whose tables are out of date (exit 1 if any), without writing."})

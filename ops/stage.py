@@ -8,14 +8,23 @@ file that replaces both (tests, or a copy saved from a machine with state access
 
 Both file forms are accepted: terraform's own (`{"name": {"sensitive": ..., "value": ...}}`)
 and a plain `{"name": value}` object.
+
+Database URLs: the local stack's outputs hold them whole (`<role>_database_url`). A deployed
+stage's outputs hold no credential, only the endpoint and role names (`db_address`, `db_port`,
+`db_name`, `admin_username`, `writer_role`, `reader_role`); its URLs are built here with the
+password of the moment: the writer's is an RDS IAM token signed locally with the operator's
+AWS credentials, the admin's and reader's come from PGPASSWORD (or a prompt on a terminal).
+Every user name and password is percent-encoded (a space as %20, never +), as libpq decodes it.
 """
+import getpass
 import json
 import os
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urlencode, urlsplit, urlunsplit
 
 from invoke import Exit
 
@@ -34,6 +43,11 @@ SENSITIVE = frozenset(
 # The output that names each function's deployed name.
 FUNCTION_OUTPUT = {"analytics_consumer": "consumer_function_name", "analytics_worker": "worker_function_name"}
 ROLES = ("admin", "writer", "reader")
+# The output naming each role's database user in a deployed stage.
+ROLE_USER_OUTPUT = {"admin": "admin_username", "writer": "writer_role", "reader": "reader_role"}
+PASSWORD_VARIABLE = "PGPASSWORD"
+# libpq's own variable for a CA bundle; given, the URLs ask for verify-full.
+SSLROOTCERT_VARIABLE = "PGSSLROOTCERT"
 
 
 def parse_outputs(document):
@@ -57,6 +71,8 @@ class Stage:
     sensitive: frozenset = frozenset()
     source: str = ""
     _fallback: object = field(default=None, repr=False)  # callable giving the shared root's Stage, or None
+    # (host, port, user, region) -> IAM auth token; None signs with boto3 and the standard credentials.
+    token_signer: object = field(default=None, repr=False)
 
     def get(self, name):
         if name in self.values and self.values[name] not in (None, ""):
@@ -79,9 +95,28 @@ class Stage:
         return self.get(FUNCTION_OUTPUT[checked_name(function)])
 
     def database_url(self, role):
+        """libpq URL of `role` with its password: whole from the local stack, built for a deployed stage."""
         if role not in ROLES:
             raise Exit(f"Unknown role {role!r}: choose one of {', '.join(ROLES)}.")
-        return self.get(f"{role}_database_url")
+        whole = self.values.get(f"{role}_database_url")
+        if whole:
+            return whole
+        if not self.values.get("db_address") and self._fallback is None:
+            return self.get(f"{role}_database_url")  # says which output is missing
+        host, port, name = self.get("db_address"), int(self.get("db_port")), self.get("db_name")
+        user = self.get(ROLE_USER_OUTPUT[role])
+        password = self._iam_token(host, port, user) if role == "writer" else _password_from_operator(user, host)
+        return build_url(host, port, name, user, password)
+
+    def _iam_token(self, host, port, user):
+        region = self.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+        if self.token_signer is not None:
+            return self.token_signer(host, port, user, region)
+        from ops import aws
+
+        with aws.errors(f"Signing an IAM auth token for {user}"):
+            client = aws.session(stage=self).client("rds", region_name=region)
+            return client.generate_db_auth_token(DBHostname=host, Port=port, DBUsername=user, Region=region)
 
     def masked(self):
         """The values, secrets masked: database URLs keep all but their password."""
@@ -94,20 +129,57 @@ class Stage:
 
 def mask(value):
     if isinstance(value, str) and "://" in value:
-        if urlsplit(value).password is not None:
-            return with_credentials(value, "****")
+        parts = urlsplit(value)
+        if parts.password is not None:
+            return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:****@{parts.netloc.rpartition('@')[2]}"))
         return value if "password=" not in urlsplit(value).query else "(sensitive)"
     return "(sensitive)"
 
 
+def _encoded(text):
+    """Percent-encoding that libpq decodes: every reserved byte as %XX, a space as %20 (never +)."""
+    return quote(text, safe="")
+
+
 def with_credentials(url, password, user=None):
-    """The URL logging in as `user` (default: the URL's own) with `password` (None: without one)."""
+    """The URL logging in as `user` (default: the URL's own) with `password` (None: without one).
+
+    `user` and `password` are plain text; they are percent-encoded here.
+    """
     parts = urlsplit(url)
-    login = parts.username or "" if user is None else user
+    login = (parts.username or "") if user is None else _encoded(user)
     if password is not None:
-        login += f":{password}"
+        login += f":{_encoded(password)}"
     host = parts.netloc.rpartition("@")[2]
     return urlunsplit(parts._replace(netloc=f"{login}@{host}"))
+
+
+def password_of(url):
+    """The plain-text password of a libpq URL (percent-decoded), or None."""
+    password = urlsplit(url).password
+    return None if password is None else unquote(password)
+
+
+def build_url(host, port, database, user, password=None):
+    """libpq URL of a deployed stage's database: TLS required, verify-full when PGSSLROOTCERT names a CA bundle."""
+    query = {"sslmode": "require"}
+    if os.environ.get(SSLROOTCERT_VARIABLE):
+        query = {"sslmode": "verify-full", "sslrootcert": os.environ[SSLROOTCERT_VARIABLE]}
+    bare = f"postgresql://{host}:{port}/{_encoded(database)}?{urlencode(query, quote_via=quote)}"
+    return with_credentials(bare, password, user)
+
+
+def _password_from_operator(user, host):
+    """PGPASSWORD, or a prompt on a terminal: deployed stages keep no password anywhere."""
+    password = os.environ.get(PASSWORD_VARIABLE)
+    if password:
+        return password
+    if sys.stdin is not None and sys.stdin.isatty():
+        return getpass.getpass(f"Password of {user} at {host}: ")
+    raise Exit(
+        f"No password for {user}: deployed stages keep none. Set {PASSWORD_VARIABLE} "
+        "(from your password manager) or run the task in a terminal to be asked for it."
+    )
 
 
 def _read_file(path, env):
@@ -136,7 +208,7 @@ def terraform_outputs(root_name, required=True):
     binary = shutil.which(os.environ.get("TERRAFORM", "terraform"))
     if binary is None:
         raise Exit(
-            "terraform is not installed (needed to read the stage's outputs): install Terraform >= 1.10 "
+            "terraform is not installed (needed to read the stage's outputs): install Terraform >= 1.11 "
             f"(https://developer.hashicorp.com/terraform/install), or set {OUTPUTS_FILE_VARIABLE} to a saved "
             "`terraform output -json` document."
         )

@@ -7,6 +7,7 @@ much faster than migrating again.
 """
 import itertools
 import os
+import secrets
 import shutil
 import tempfile
 
@@ -15,8 +16,9 @@ import pytest
 from hypothesis import settings as hypothesis_settings
 from psycopg2 import sql
 
-from databases import Database, with_database
+from databases import Database, server_problem, with_database
 from ops import migrations
+from ops.stage import mask
 
 # In CI, Hypothesis replays the same examples every run, so a landing never hangs on a lucky draw;
 # on a developer's machine it draws new ones each run and keeps finding new cases.
@@ -37,6 +39,16 @@ def pytest_configure(config):
     if config.option.basetemp is None:
         config.option.basetemp = tempfile.mkdtemp(prefix="analytics-pytest-")
         config._own_basetemp = config.option.basetemp
+    _check_database_url()
+
+
+def _check_database_url():
+    """A wrong DATABASE_URL stops the run at once, in one line, instead of failing every test that needs it."""
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        problem = server_problem(url)
+        if problem:
+            raise pytest.UsageError(f"DATABASE_URL {mask(url)}: {problem}")
 
 
 def pytest_unconfigure(config):
@@ -46,7 +58,9 @@ def pytest_unconfigure(config):
 
 
 TEST_SCHEMA = "analytics_test"
-TEMPLATE_DB = "analytics_test_template"
+# Databases are named per run: two runs on one DATABASE_URL server (two clones) must not drop each other's.
+RUN_ID = f"{os.getpid()}_{secrets.token_hex(3)}"
+TEMPLATE_DB = f"analytics_test_{RUN_ID}_template"
 
 
 def _admin(url):
@@ -87,7 +101,7 @@ _database_numbers = itertools.count()
 @pytest.fixture
 def migrated_db(postgres_url, template_database):
     """A fresh database holding the migrated schema `analytics_test`, dropped after the test."""
-    name = f"analytics_test_{os.getpid()}_{next(_database_numbers)}"
+    name = f"analytics_test_{RUN_ID}_{next(_database_numbers)}"
     admin = _admin(postgres_url)
     with admin.cursor() as cursor:
         cursor.execute(

@@ -31,3 +31,26 @@ def with_database(url, name):
     """The same server URL, pointing at another database."""
     parts = urlsplit(url)
     return urlunsplit(parts._replace(path="/" + name))
+
+
+def server_problem(url, timeout_seconds=5):
+    """None when the URL's role can log in and create databases (the tests make one per test); else what failed, in one line."""
+    try:
+        connection = psycopg2.connect(url, connect_timeout=timeout_seconds)
+    except psycopg2.Error as error:
+        return f"cannot connect: {_one_line(error)}"
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_user, rolsuper OR rolcreatedb FROM pg_roles WHERE rolname = current_user")
+            role, may_create = cursor.fetchone()
+    except psycopg2.Error as error:
+        return f"cannot read the role's rights: {_one_line(error)}"
+    finally:
+        connection.close()
+    if not may_create:
+        return f"role {role} may not create databases, and the tests make one per test: ALTER ROLE {role} CREATEDB"
+    return None
+
+
+def _one_line(error):
+    return " ".join(str(error).split())

@@ -6,7 +6,7 @@ import boto3
 from botocore.config import Config
 
 from analytics_consumer.drain import drain
-from analytics_consumer.log import log_line
+from analytics_consumer.log import log
 from analytics_consumer.settings import WORKER_CONNECT_TIMEOUT_SECONDS, settings_from_env
 from analytics_consumer.worker_invoke import lambda_invoker
 
@@ -30,12 +30,13 @@ def lambda_client(read_timeout_seconds: int, parallel_calls: int):
     )
 
 
+@log.lambda_call
 def main(event, context):
     settings = settings_from_env(os.environ)
     invoke = lambda_invoker(
         lambda_client(settings.worker_read_timeout_seconds, settings.max_parallel_workers),
         settings.worker_function,
     )
-    summary = drain(sqs_client(), settings, invoke, time_left_ms=context.get_remaining_time_in_millis).as_dict()
-    log_line("INFO", "analytics_consumer run finished", **summary)
+    summary = drain(sqs_client(), settings, invoke, time_left_ms=context.get_remaining_time_in_millis, log=log).as_dict()
+    log.info("analytics_consumer run finished", **summary)
     return summary

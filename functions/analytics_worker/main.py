@@ -1,28 +1,28 @@
-"""Lambda handler of analytics_worker: validate and store one batch of events (see analytics_worker.store)."""
-import json
+"""Lambda handler of analytics_worker: wiring only; the work is in the analytics_worker package."""
 import os
 
-from analytics_worker.database import ReusableConnection, database_url_from_env, schema_from_env
+from analytics_worker.database import ReusableConnection, connection_parameters
+from analytics_worker.log import log
+from analytics_worker.settings import settings_from_env
 from analytics_worker.store import store_batch
 
-
-def _secrets_client():
-    import boto3  # only when DB_SECRET_ARN is used; boto3 ships with the Lambda runtime
-
-    return boto3.client("secretsmanager")
+_container = {}  # settings and the one connection of this container, made by its first call
 
 
-def new_connection():
-    return ReusableConnection(lambda: database_url_from_env(os.environ, _secrets_client))
+def _settings_and_connection():
+    if not _container:
+        settings = settings_from_env(os.environ)
+        connection = ReusableConnection(connection_parameters(settings.database), log=log)
+        _container.update(settings=settings, connection=connection)
+        log.info("analytics_worker settings", **settings.describe())
+    return _container["settings"], _container["connection"]
 
 
-_connection = new_connection()  # one per container, reused by every call
-
-
+@log.lambda_call
 def main(event, context):
     if not isinstance(event, list):
         raise TypeError(f"analytics_worker expects a JSON list of events or message bodies, got {type(event).__name__}")
-    schema = schema_from_env(os.environ)
-    result = _connection.run(lambda connection: store_batch(connection, schema, event))
-    print(json.dumps(result.as_dict()))
-    return result.as_dict()
+    settings, connection = _settings_and_connection()
+    result = connection.run(lambda c: store_batch(c, settings.schema, event)).as_dict()
+    log.info("batch stored", **result)
+    return result

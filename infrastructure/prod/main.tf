@@ -1,20 +1,18 @@
 # Root: the stage "prod". Thin: backend, providers, the shared root's outputs
-# and the module calls. The stage roots differ only in their stage values
+# and the module calls. It reads only non-secret values from the shared root
+# and holds no database credential: the shared root makes the stage's schema
+# and roles, and the worker signs in with RDS IAM authentication. The stage roots differ only in their stage values
 # (the backend key and local.stage); tests/infrastructure checks that.
 # Initialise with
 #   terraform init -backend-config="bucket=<state bucket>" -backend-config="region=<bucket region>"
 
 terraform {
-  required_version = ">= 1.10"
+  required_version = ">= 1.11"
 
   required_providers {
     aws = {
       source  = "hashicorp/aws"
       version = "~> 6.0"
-    }
-    postgresql = {
-      source  = "cyrilgdn/postgresql"
-      version = "~> 1.26"
     }
   }
 
@@ -29,6 +27,7 @@ locals {
   stage    = "prod"
   dist_dir = abspath("${path.root}/../../dist")
   shared   = data.terraform_remote_state.shared.outputs
+  database = local.shared.stages[local.stage]
   tags     = { project = "analytics", stage = local.stage, managed-by = "terraform" }
 }
 
@@ -49,17 +48,17 @@ data "terraform_remote_state" "shared" {
     key    = "analytics/shared/terraform.tfstate"
     region = var.state_region
   }
-}
 
-provider "postgresql" {
-  host            = local.shared.db_address
-  port            = local.shared.db_port
-  database        = local.shared.db_name
-  username        = local.shared.admin_username
-  password        = local.shared.admin_password
-  sslmode         = "require"
-  superuser       = false
-  connect_timeout = 15
+  lifecycle {
+    postcondition {
+      condition     = self.outputs.region == var.region
+      error_message = "The stage's region must be the shared root's (${self.outputs.region}), where the database and its VPC are: set region = \"${self.outputs.region}\"."
+    }
+    postcondition {
+      condition     = contains(keys(self.outputs.stages), local.stage)
+      error_message = "The shared root has no schema and roles for this stage: add \"${local.stage}\" to stages (and reader_password_scrams) in infrastructure/shared and apply it first."
+    }
+  }
 }
 
 module "messaging" {
@@ -73,39 +72,36 @@ module "messaging" {
   pgp_key             = var.publisher_pgp_key
 }
 
-module "analytics_db" {
-  source = "../modules/analytics_db"
-
-  schema_name     = "analytics_${local.stage}"
-  db_host         = local.shared.db_address
-  db_port         = local.shared.db_port
-  db_name         = local.shared.db_name
-  owner_role      = local.shared.admin_username
-  writer_password = var.writer_password
-  reader_password = var.reader_password
-  secret_name     = "analytics/${local.stage}/worker-database-url"
-  kms_key_arn     = local.shared.kms_key_arn
-}
-
 module "analytics_queue" {
   source = "../modules/analytics_queue"
 
-  stage                         = local.stage
-  topic_arn                     = module.messaging.topic_arn
-  kms_key_arn                   = local.shared.kms_key_arn
-  db_secret_arn                 = module.analytics_db.secret_arn
-  db_schema                     = module.analytics_db.schema_name
-  architecture                  = var.architecture
-  consumer_zip                  = "${local.dist_dir}/analytics_consumer-${var.architecture}.zip"
-  worker_zip                    = "${local.dist_dir}/analytics_worker-${var.architecture}.zip"
-  schedule_expression           = var.schedule_expression
-  consumer_timeout              = var.consumer_timeout
-  worker_timeout                = var.worker_timeout
-  max_receive_count             = var.max_receive_count
-  max_batch_events              = var.max_batch_events
-  max_parallel_workers          = var.max_parallel_workers
-  consumer_reserved_concurrency = var.consumer_reserved_concurrency
-  worker_reserved_concurrency   = var.worker_reserved_concurrency
-  log_retention_days            = var.log_retention_days
-  alarm_email                   = var.alarm_email
+  stage                          = local.stage
+  topic_arn                      = module.messaging.topic_arn
+  kms_key_arn                    = local.shared.kms_key_arn
+  db_host                        = local.shared.db_address
+  db_port                        = local.shared.db_port
+  db_name                        = local.shared.db_name
+  db_user                        = local.database.writer_role
+  db_schema                      = local.database.schema
+  db_resource_id                 = local.shared.db_resource_id
+  db_sslrootcert                 = var.db_sslrootcert
+  worker_subnet_ids              = local.shared.subnet_ids
+  worker_security_group_ids      = [local.shared.worker_security_group_id]
+  architecture                   = var.architecture
+  consumer_zip                   = "${local.dist_dir}/analytics_consumer-${var.architecture}.zip"
+  worker_zip                     = "${local.dist_dir}/analytics_worker-${var.architecture}.zip"
+  schedule_expression            = var.schedule_expression
+  delivery_mode                  = var.delivery_mode
+  stream_batch_size              = var.stream_batch_size
+  stream_batching_window_seconds = var.stream_batching_window_seconds
+  stream_maximum_concurrency     = var.stream_maximum_concurrency
+  consumer_timeout               = var.consumer_timeout
+  worker_timeout                 = var.worker_timeout
+  max_receive_count              = var.max_receive_count
+  max_batch_events               = var.max_batch_events
+  max_parallel_workers           = var.max_parallel_workers
+  consumer_reserved_concurrency  = var.consumer_reserved_concurrency
+  worker_reserved_concurrency    = var.worker_reserved_concurrency
+  log_retention_days             = var.log_retention_days
+  alarm_email                    = var.alarm_email
 }

@@ -1,5 +1,7 @@
+# Read by the stage roots (terraform_remote_state) and the inv tasks: no secret here.
+
 output "region" {
-  description = "AWS region of the shared resources."
+  description = "AWS region of the shared resources; every stage must use it."
   value       = var.region
 }
 
@@ -18,21 +20,25 @@ output "db_name" {
   value       = module.shared.db_name
 }
 
+output "db_resource_id" {
+  description = "Resource ID of the RDS instance (db-...), for the workers' rds-db:connect permission."
+  value       = module.shared.db_resource_id
+}
+
 output "admin_username" {
-  description = "Master user name (owns the stage schemas; migrations run as it)."
+  description = "Master user name (owns the stage schemas; migrations run as it, its password is the operator's)."
   value       = module.shared.admin_username
 }
 
-output "admin_password" {
-  description = "Master user password (read by the stage roots through terraform_remote_state)."
-  value       = module.shared.admin_password
-  sensitive   = true
-}
-
-output "admin_database_url" {
-  description = "libpq URL of the master user."
-  value       = module.shared.admin_database_url
-  sensitive   = true
+output "stages" {
+  description = "Per stage: its schema, writer role (the worker, IAM authentication) and reader role (dashboards)."
+  value = {
+    for stage, db in module.analytics_db : stage => {
+      schema      = db.schema_name
+      writer_role = db.writer_role_name
+      reader_role = db.reader_role_name
+    }
+  }
 }
 
 output "kms_key_arn" {
@@ -43,4 +49,19 @@ output "kms_key_arn" {
 output "security_group_id" {
   description = "ID of the database's security group."
   value       = module.shared.security_group_id
+}
+
+output "worker_security_group_id" {
+  description = "ID of the security group the stage workers run in (the database admits it)."
+  value       = module.shared.worker_security_group_id
+}
+
+output "subnet_ids" {
+  description = "IDs of the subnets the workers run in (the database's)."
+  value       = module.shared.subnet_ids
+}
+
+output "db_publicly_accessible" {
+  description = "Whether the database has a public address (public_access_cidr_blocks set)."
+  value       = module.shared.db_publicly_accessible
 }

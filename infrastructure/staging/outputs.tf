@@ -32,7 +32,7 @@ output "dlq_url" {
 
 output "schema" {
   description = "Postgres schema of the stage."
-  value       = module.analytics_db.schema_name
+  value       = local.database.schema
 }
 
 output "consumer_function_name" {
@@ -45,27 +45,34 @@ output "worker_function_name" {
   value       = module.analytics_queue.worker_function_name
 }
 
-output "admin_database_url" {
-  description = "libpq URL of the database admin (migrations: `inv migrate`)."
-  value       = local.shared.admin_database_url
-  sensitive   = true
+output "db_address" {
+  description = "Host name of the shared database (from the shared root)."
+  value       = local.shared.db_address
 }
 
-output "writer_database_url" {
-  description = "libpq URL of the stage's writer role (INSERT only)."
-  value       = module.analytics_db.writer_database_url
-  sensitive   = true
+output "db_port" {
+  description = "TCP port of the shared database."
+  value       = local.shared.db_port
 }
 
-output "reader_database_url" {
-  description = "libpq URL of the stage's reader role (SELECT only; for dashboards)."
-  value       = module.analytics_db.reader_database_url
-  sensitive   = true
+output "db_name" {
+  description = "Database that holds the stage's schema."
+  value       = local.shared.db_name
 }
 
-output "db_secret_arn" {
-  description = "ARN of the secret with the writer's URL (the worker's DB_SECRET_ARN)."
-  value       = module.analytics_db.secret_arn
+output "admin_username" {
+  description = "Database admin (owns the schema; `inv migrate` signs in as it with the operator's password, PGPASSWORD)."
+  value       = local.shared.admin_username
+}
+
+output "writer_role" {
+  description = "The stage's writer role (INSERT only; the worker, RDS IAM authentication)."
+  value       = local.database.writer_role
+}
+
+output "reader_role" {
+  description = "The stage's reader role (SELECT only; dashboards, with the password the operator chose)."
+  value       = local.database.reader_role
 }
 
 output "publisher_access_key_id" {

@@ -31,18 +31,6 @@ variable "state_region" {
   default     = "eu-central-1"
 }
 
-variable "writer_password" {
-  description = "Password of the stage's writer role (the worker), 16..128 characters. Secret: terraform.tfvars (git-ignored) or TF_VAR_writer_password."
-  type        = string
-  sensitive   = true
-}
-
-variable "reader_password" {
-  description = "Password of the stage's reader role (dashboards), 16..128 characters. Secret: terraform.tfvars (git-ignored) or TF_VAR_reader_password."
-  type        = string
-  sensitive   = true
-}
-
 variable "architecture" {
   description = "Instruction set of the Lambda functions, x86_64 or arm64; `inv build` must have made dist/<function>-<architecture>.zip."
   type        = string
@@ -58,6 +46,30 @@ variable "schedule_expression" {
   description = "How often the consumer drains the queue (EventBridge rate(...) or cron(...))."
   type        = string
   default     = "rate(5 minutes)"
+}
+
+variable "delivery_mode" {
+  description = "How events reach the worker: \"schedule\" (the consumer drains the queue on schedule_expression) or \"stream\" (an SQS event source mapping feeds the worker in batches; no schedule)."
+  type        = string
+  default     = "schedule"
+}
+
+variable "stream_batch_size" {
+  description = "Stream mode: most events per worker call, 1..10000 (under the 6 MB payload limit)."
+  type        = number
+  default     = 1000
+}
+
+variable "stream_batching_window_seconds" {
+  description = "Stream mode: longest wait in seconds to fill a batch, 0..300; about the lag from publish to a stored row."
+  type        = number
+  default     = 60
+}
+
+variable "stream_maximum_concurrency" {
+  description = "Stream mode: most worker calls at once, 2..20 (each holds a database connection)."
+  type        = number
+  default     = 4
 }
 
 variable "consumer_timeout" {
@@ -91,15 +103,21 @@ variable "max_parallel_workers" {
 }
 
 variable "consumer_reserved_concurrency" {
-  description = "Reserved concurrency of the consumer (1: runs never overlap); -1 for unreserved (accounts with a concurrency limit of 10)."
+  description = "Reserved concurrency of the consumer (1 keeps scheduled runs from overlapping); -1 (the default) reserves none. A new account's concurrency limit is 10, all of which AWS keeps unreserved: raise the quota before setting this."
   type        = number
-  default     = 1
+  default     = -1
 }
 
 variable "worker_reserved_concurrency" {
-  description = "Reserved concurrency of the worker (caps database connections); -1 for unreserved."
+  description = "Reserved concurrency of the worker (caps its database connections; keep it >= max_parallel_workers); -1 (the default) reserves none. A new account's concurrency limit is 10, all of which AWS keeps unreserved: raise the quota before setting this."
   type        = number
-  default     = 4
+  default     = -1
+}
+
+variable "db_sslrootcert" {
+  description = "Optional path of the RDS CA bundle inside the worker's zip (the worker's DB_SSLROOTCERT): then the worker verifies the server (verify-full); null only requires TLS."
+  type        = string
+  default     = null
 }
 
 variable "log_retention_days" {

@@ -1,7 +1,8 @@
 """The names and queue settings of the local stack, read from the Terraform code so they cannot drift.
 
-Names: the stage root infrastructure/dev/main.tf (topic `event_created_${local.stage}`, schema
-`analytics_${local.stage}`) and the module analytics_queue (queue, DLQ, function names).
+Names: the stage root infrastructure/dev/main.tf (topic `event_created_${local.stage}`), the shared
+root infrastructure/shared/main.tf (schema `analytics_${each.key}`, made there for every stage) and the
+module analytics_queue (queue, DLQ, function names).
 Settings: the defaults of infrastructure/modules/analytics_queue/variables.tf and the literal
 attributes of its main.tf (long-poll wait, raw message delivery).
 """
@@ -13,6 +14,7 @@ from ops.hcl import blocks, load, resource, unquote
 
 QUEUE_MODULE = ROOT / "infrastructure" / "modules" / "analytics_queue"
 STAGE_ROOT = ROOT / "infrastructure" / "dev"  # every stage root is the same but for its stage name
+SHARED_ROOT = ROOT / "infrastructure" / "shared"  # makes every stage's schema and roles
 
 
 def _name(template, stage, variable):
@@ -69,7 +71,7 @@ def stack_spec(stage="local"):
         topic_name=_name(modules["messaging"]["topic_name"], stage, "local.stage"),
         queue_name=_name(module_locals["queue_name"], stage, "var.stage"),
         dlq_name=_name(module_locals["dlq_name"], stage, "var.stage"),
-        schema=_name(modules["analytics_db"]["schema_name"], stage, "local.stage"),
+        schema=_name(blocks(load(SHARED_ROOT / "main.tf"), "module")["analytics_db"]["schema_name"], stage, "each.key"),
         worker_function_name=_name(module_locals["worker_name"], stage, "var.stage"),
         consumer_function_name=_name(module_locals["consumer_name"], stage, "var.stage"),
         max_receive_count=int(variables["max_receive_count"]),

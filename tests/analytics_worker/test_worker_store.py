@@ -1,12 +1,15 @@
 """Storing batches in a real Postgres: counts, idempotency, rejects, restricted roles and failures."""
 import json
 import random
+from contextlib import closing
 
 import psycopg2
 import pytest
 
 from analytics_worker.database import ReusableConnection
-from analytics_worker.store import store_batch
+from analytics_worker.rows import EVENT_COLUMNS
+from analytics_worker.store import _LineReader, store_batch
+from analytics_worker.validation import EVENT_SCHEMA
 from ops.stage import with_credentials
 from worker_samples import event, raw_body, sns_envelope
 
@@ -277,3 +280,161 @@ def test_the_connection_is_reused_between_calls(migrated_db):
     connection = ReusableConnection(lambda: migrated_db.url)
     pids = [connection.run(lambda conn: conn.get_backend_pid()) for _ in range(3)]
     assert len(set(pids)) == 1
+
+
+# --- issue 10 ---
+
+def events_by_id(db):
+    return dict(db.query(f"SELECT event_id, event_type FROM {db.schema}.events"))
+
+
+def test_the_issue_repro_a_refused_first_copy_does_not_lose_the_valid_second(migrated_db, connection):
+    # GIVEN the batch of the issue: the same event_id twice, the first with an offset Postgres refuses
+    items = [
+        '{"event_id":"f","event_timestamp":"2026-01-01T00:00:00+16:00","event_type":"t"}',
+        '{"event_id":"f","event_timestamp":"2026-01-01T00:00:00+01:00","event_type":"t"}',
+    ]
+    # WHEN stored
+    result = store_batch(connection, migrated_db.schema, items)
+    # THEN the valid copy is stored and the other rejected
+    assert result.as_dict() == {"processed": 2, "stored": 1, "duplicates": 0, "rejected": 1}
+    assert migrated_db.query(
+        f"SELECT event_id, (event_timestamp AT TIME ZONE 'UTC')::text FROM {migrated_db.schema}.events"
+    ) == [("f", "2025-12-31 23:00:00")]
+
+
+def test_when_the_database_refuses_the_first_copy_the_next_copy_of_its_event_id_is_stored(migrated_db, connection):
+    # GIVEN a database rule the worker does not know, and a batch holding two copies of one event_id:
+    # the first breaks the rule, the second does not
+    migrated_db.query(f"ALTER TABLE {migrated_db.schema}.events ADD CHECK (event_type <> 'forbidden')")
+    items = [raw_body(event(event_id="other-1")), raw_body(event(event_id="twice", event_type="forbidden")),
+             raw_body(event(event_id="twice", event_type="allowed")), raw_body(event(event_id="twice", event_type="third")),
+             raw_body(event(event_id="other-2"))]
+    # WHEN stored
+    result = store_batch(connection, migrated_db.schema, items)
+    # THEN the second copy is stored, the third is a duplicate of it, the refused one is rejected
+    assert result.as_dict() == {"processed": 5, "stored": 3, "duplicates": 1, "rejected": 1}
+    assert events_by_id(migrated_db) == {"twice": "allowed", "other-1": "page_viewed", "other-2": "page_viewed"}
+    assert migrated_db.query(f"SELECT event_id FROM {migrated_db.schema}.rejected_events") == [("twice",)]
+
+
+def test_the_first_stored_copy_of_an_event_id_wins(migrated_db, connection):
+    # GIVEN copies of one event_id with different payloads, within a batch and in a later batch
+    first = store_batch(connection, migrated_db.schema, [
+        raw_body(event(event_id="same", event_type="first")), raw_body(event(event_id="same", event_type="second")),
+    ])
+    later = store_batch(connection, migrated_db.schema, [raw_body(event(event_id="same", event_type="later"))])
+    # THEN the copy stored first is kept, the others are duplicates
+    assert (first.stored, first.duplicates, later.stored, later.duplicates) == (1, 1, 0, 1)
+    assert events_by_id(migrated_db) == {"same": "first"}
+
+
+@pytest.mark.parametrize(
+    "timestamp", ["9999-12-31T23:59:59.999999Z", "9999-12-31T10:00:00-12:00", "0001-01-01T00:00:00Z",
+                  "0001-01-01T20:00:00+14:00", "2016-12-31T23:59:60Z", "2026-11-28T10:15:00,5Z", "2026-11-28t10:15:00z"],
+)
+def test_stored_timestamps_read_back_through_psycopg2_and_the_dashboard_views(migrated_db, connection, timestamp):
+    # GIVEN an event at an edge of what is accepted
+    assert store_batch(connection, migrated_db.schema, [raw_body(event(event_timestamp=timestamp))]).stored == 1
+    # WHEN a client (psycopg2, as under Superset) reads the row and the dashboard view in UTC
+    with closing(psycopg2.connect(migrated_db.url, options="-c timezone=UTC")) as reader, reader.cursor() as cursor:
+        cursor.execute(f"SELECT * FROM {migrated_db.schema}.events")
+        cursor.fetchall()
+        cursor.execute(f"SELECT * FROM {migrated_db.schema}.daily_event_counts")
+        # THEN both read without "year 10000 is out of range"
+        assert cursor.fetchall()[0][2] == 1
+
+
+@pytest.mark.parametrize("timestamp", ["9999-12-31T23:59:59-12:00", "0001-01-01T00:00:00+14:00", "2026-01-01T00:00:00+16:00"])
+def test_the_issue_timestamps_that_broke_the_dashboards_are_rejected(migrated_db, connection, timestamp):
+    result = store_batch(connection, migrated_db.schema, [raw_body(event(event_timestamp=timestamp)), raw_body(event())])
+    assert result.as_dict() == {"processed": 2, "stored": 1, "duplicates": 0, "rejected": 1}
+    with closing(psycopg2.connect(migrated_db.url, options="-c timezone=UTC")) as reader, reader.cursor() as cursor:
+        cursor.execute(f"SELECT * FROM {migrated_db.schema}.daily_event_counts")
+        assert len(cursor.fetchall()) == 1
+
+
+@pytest.mark.parametrize("kind", ["event object", "raw JSON body"])
+def test_meta_nested_a_thousand_levels_is_stored_as_sent(migrated_db, connection, kind):
+    # GIVEN an event whose meta is 1,000 levels deep
+    from test_worker_items import event_text_with_nested_meta, nested
+
+    item = event(event_id="deep", meta=nested(1000)) if kind == "event object" else event_text_with_nested_meta(1000)
+    # WHEN stored
+    assert store_batch(connection, migrated_db.schema, [item]).stored == 1
+    # THEN Postgres holds all of it
+    [(text,)] = migrated_db.query(f"SELECT meta::text FROM {migrated_db.schema}.events")
+    assert text.count("{") == 1000
+
+
+def test_a_nan_inside_an_event_object_is_rejected_not_stored_as_null(migrated_db, connection):
+    result = store_batch(connection, migrated_db.schema, [event(event_id="nan", meta={"score": float("nan")})])
+    assert result.as_dict() == {"processed": 1, "stored": 0, "duplicates": 0, "rejected": 1}
+    assert migrated_db.count("events") == 0
+
+
+def test_two_different_unencodable_objects_are_two_rejected_rows(migrated_db, connection):
+    # GIVEN two directly invoked objects that differ only far inside and cannot be written as JSON
+    items = [{"event_id": "big", "meta": {"n": 10**30, "text": "a" * 20_000 + middle + "a" * 20_000}} for middle in "12"]
+    # WHEN stored twice
+    store_batch(connection, migrated_db.schema, items)
+    store_batch(connection, migrated_db.schema, items)
+    # THEN each is one row of its own
+    assert migrated_db.count("rejected_events") == 2
+
+
+def test_statement_triggers_with_transition_tables_see_exactly_the_stored_rows(migrated_db, connection):
+    # GIVEN a statement-level trigger on events that counts the rows of its transition table (as rollups do)
+    schema = migrated_db.schema
+    migrated_db.query(f"CREATE TABLE {schema}.seen (n bigint)")
+    migrated_db.query(f"""
+        CREATE FUNCTION {schema}.count_new() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN INSERT INTO {schema}.seen SELECT count(*) FROM new_rows; RETURN NULL; END $$""")
+    migrated_db.query(
+        f"CREATE TRIGGER count_new AFTER INSERT ON {schema}.events REFERENCING NEW TABLE AS new_rows"
+        f" FOR EACH STATEMENT EXECUTE FUNCTION {schema}.count_new()"
+    )
+    migrated_db.query(f"ALTER TABLE {schema}.events ADD CHECK (event_type <> 'forbidden')")
+    # WHEN batches go through each path: COPY, the temporary table (duplicates), one by one (a refused row)
+    fresh = [raw_body(event(event_id=f"a{i}")) for i in range(20)]
+    store_batch(connection, schema, fresh)
+    store_batch(connection, schema, fresh[:10] + [raw_body(event(event_id=f"b{i}")) for i in range(5)])
+    store_batch(connection, schema, [raw_body(event(event_id="c", event_type="forbidden")), raw_body(event(event_id="d"))])
+    # THEN the triggers saw each stored row once
+    assert migrated_db.query(f"SELECT sum(n) FROM {schema}.seen") == [(migrated_db.count("events"),)] == [(26,)]
+
+
+def test_the_copy_reader_streams_big_rows_without_holding_the_batch():
+    # GIVEN 40 rows of 256 KiB, made one at a time
+    row = b"x" * (256 * 1024 - 1) + b"\n"
+    made = []
+
+    def rows():
+        for number in range(40):
+            made.append(number)
+            yield row
+
+    reader = _LineReader(rows())
+    # WHEN COPY reads it in 8 KiB chunks
+    read = 0
+    while chunk := reader.read(8192):
+        assert len(chunk) <= 8192
+        read += len(chunk)
+        # THEN it never holds more than the row being sent
+        assert len(made) <= read // len(row) + 1
+    assert read == 40 * len(row)
+
+
+def test_the_events_table_has_a_column_for_each_field_of_the_published_schema(migrated_db):
+    # GIVEN the columns the migrations made
+    columns = dict(migrated_db.query(
+        "SELECT column_name, coalesce(character_maximum_length::text, data_type) FROM information_schema.columns"
+        " WHERE table_schema = %s AND table_name = 'events'", (migrated_db.schema,)
+    ))
+    # THEN each column the worker fills exists, and each string field's column is as long as the schema allows
+    assert set(EVENT_COLUMNS) <= set(columns)
+    for name, rule in EVENT_SCHEMA["properties"].items():
+        if "maxLength" in rule:
+            assert columns[name] == str(rule["maxLength"]), name
+        else:
+            assert columns[name] in ("jsonb", "timestamp with time zone"), name

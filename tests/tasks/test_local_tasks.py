@@ -82,7 +82,10 @@ def test_local_settings_of_a_deployed_stage_use_the_writer_role(monkeypatch):
     monkeypatch.setenv(stage_module.OUTPUTS_FILE_VARIABLE, str(ROOT / "tests" / "fixtures" / "terraform_output_dev.json"))
     stage = stage_module.load("dev")
     worker = lambdas.local_environment("analytics_worker", stage)
-    assert worker == {"DB_URL": stage.database_url("writer"), "DB_SCHEMA": "analytics_dev"}
+    assert worker == {
+        "DB_HOST": "analytics.c9akciq32.eu-central-1.rds.amazonaws.com", "DB_PORT": "5432", "DB_NAME": "analytics",
+        "DB_USER": "analytics_dev_writer", "DB_SCHEMA": "analytics_dev",
+    }
     consumer = lambdas.local_environment("analytics_consumer", stage)
     assert consumer == {"SQS_URL": stage.get("queue_url"), "WORKER_LAMBDA_ARN": "analytics_worker_dev"}
 
@@ -163,7 +166,7 @@ def test_psql_execs_with_the_roles_url_and_the_password_out_of_argv(ctx, local_s
     (file, argv, env), = calls
     assert file == "psql"
     assert argv == ["psql", "postgresql://reader@db.example:5432/analytics?sslmode=require"]
-    assert env["PGPASSWORD"] == "pa%3Ass"
+    assert env["PGPASSWORD"] == "pa:ss"  # decoded: libpq takes PGPASSWORD as plain text
 
 
 def test_psql_missing_says_how_to_install_it(ctx, local_stack, monkeypatch):

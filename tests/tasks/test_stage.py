@@ -1,16 +1,22 @@
 """A stage's endpoints (ops.stage, `inv outputs`): terraform's document, the local stack file, preconditions."""
+import base64
+import io
 import json
 import stat
 from pathlib import Path
 
+import psycopg2
 import pytest
 from invoke import Exit
+from psycopg2.extensions import encrypt_password, parse_dsn
 
 import tasks
+from ops import database
 from ops import stage as stage_module
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "terraform_output_dev.json"
-SECRETS = ("Zq8%2Bv3kR1tW0pLm5", "H7d%21pXc2mN9qRs4u", "Lk3%24vB8nQ1zXy6w", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+SECRETS = ("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",)
+HOST = "analytics.c9akciq32.eu-central-1.rds.amazonaws.com"
 
 
 @pytest.fixture
@@ -54,7 +60,10 @@ def test_terraform_output_document_is_parsed():
     assert values["topic_arn"] == "arn:aws:sns:eu-central-1:123456789012:event_created_dev"
     assert values["schema"] == "analytics_dev"
     assert values["worker_function_name"] == "analytics_worker_dev"
-    assert sensitive == {"admin_database_url", "writer_database_url", "reader_database_url", "publisher_secret_access_key"}
+    assert sensitive == {"publisher_secret_access_key"}
+    # AND a deployed stage's outputs hold no database credential, only where and who
+    assert not [name for name in values if "password" in name or name.endswith("database_url")]
+    assert (values["db_address"], values["writer_role"], values["reader_role"]) == (HOST, "analytics_dev_writer", "analytics_dev_reader")
 
 
 def test_plain_json_object_is_parsed_and_secrets_are_still_known():
@@ -71,17 +80,107 @@ def test_stage_is_read_through_terraform(fake_terraform):
     # THEN its endpoints are the document's, read with `terraform -chdir=... output -json`
     assert stage.get("queue_url").endswith("/analytics_events_dev")
     assert stage.function_name("analytics_consumer") == "analytics_consumer_dev"
-    assert stage.database_url("writer").startswith("postgresql://analytics_writer_dev:")
+    assert stage.get("writer_role") == "analytics_dev_writer"
     assert stage.region == "eu-central-1"
     assert args_file.read_text().split()[1:] == ["output", "-no-color", "-json"]
     assert args_file.read_text().split()[0].endswith("/infrastructure/dev")
 
 
-def test_a_key_missing_from_the_stage_is_taken_from_the_shared_root(fake_terraform):
+def test_a_key_missing_from_the_stage_is_taken_from_the_shared_root(fake_terraform, monkeypatch):
+    # GIVEN a stage document without the admin's name, which the shared root has
     document = json.loads(FIXTURE.read_text())
-    admin = document.pop("admin_database_url")
-    fake_terraform({"dev": json.dumps(document), "shared": json.dumps({"admin_database_url": admin})})
-    assert stage_module.load("dev").database_url("admin") == admin["value"]
+    admin = document.pop("admin_username")
+    fake_terraform({"dev": json.dumps(document), "shared": json.dumps({"admin_username": admin})})
+    monkeypatch.setenv("PGPASSWORD", "from the operator")
+    # WHEN the admin URL is built THEN it names the shared root's admin
+    assert stage_module.load("dev").database_url("admin").startswith("postgresql://analytics_admin:")
+
+
+# ---- database URLs of a deployed stage ---------------------------------------------------------
+
+
+@pytest.fixture
+def deployed(monkeypatch):
+    """The dev stage from the saved terraform document, with a recording IAM token signer."""
+    monkeypatch.setenv(stage_module.OUTPUTS_FILE_VARIABLE, str(FIXTURE))
+    monkeypatch.delenv("PGPASSWORD", raising=False)
+    monkeypatch.delenv("PGSSLROOTCERT", raising=False)
+    stage = stage_module.load("dev")
+    signed = []
+
+    def signer(host, port, user, region):
+        signed.append((host, port, user, region))
+        return f"{host}:{port}/?Action=connect&DBUser={user}&X-Amz-Signature=ab+cd/ef=="
+
+    stage.token_signer = signer
+    stage.signed = signed
+    return stage
+
+
+def test_the_writer_signs_in_with_an_iam_token_that_libpq_reads_back_whole(deployed):
+    # WHEN the writer's URL of a deployed stage is asked for
+    url = deployed.database_url("writer")
+    # THEN a token is signed for the stage's host, port, writer role and region
+    assert deployed.signed == [(HOST, 5432, "analytics_dev_writer", "eu-central-1")]
+    # AND libpq reads back the exact token as the password, with TLS required
+    parsed = parse_dsn(url)
+    assert parsed["password"] == f"{HOST}:5432/?Action=connect&DBUser=analytics_dev_writer&X-Amz-Signature=ab+cd/ef=="
+    assert (parsed["user"], parsed["host"], parsed["port"], parsed["dbname"], parsed["sslmode"]) == (
+        "analytics_dev_writer", HOST, "5432", "analytics", "require",
+    )
+
+
+@pytest.mark.parametrize("password", ["with space", "plus+sign", "at@slash/colon:", "percent%20literal", "ümlaut € ok"])
+def test_a_password_from_the_operator_reaches_libpq_unchanged(deployed, monkeypatch, password):
+    # GIVEN the admin's password in PGPASSWORD, with characters URLs reserve (a space must not become +)
+    monkeypatch.setenv("PGPASSWORD", password)
+    # WHEN the admin URL is built
+    url = deployed.database_url("admin")
+    # THEN libpq decodes exactly that password, and psql gets it whole in PGPASSWORD
+    assert parse_dsn(url)["password"] == password
+    assert parse_dsn(url)["user"] == "analytics_admin"
+    argv, extra = database.psql_command(url)
+    assert extra == {"PGPASSWORD": password} and password not in " ".join(argv)
+    # AND the masked form shows no part of it
+    assert stage_module.mask(url) == f"postgresql://analytics_admin:****@{HOST}:5432/analytics?sslmode=require"
+
+
+def test_a_ca_bundle_turns_on_verify_full(deployed, monkeypatch, tmp_path):
+    bundle = tmp_path / "global bundle.pem"
+    monkeypatch.setenv("PGSSLROOTCERT", str(bundle))
+    monkeypatch.setenv("PGPASSWORD", "x" * 16)
+    parsed = parse_dsn(deployed.database_url("reader"))
+    assert (parsed["sslmode"], parsed["sslrootcert"], parsed["user"]) == ("verify-full", str(bundle), "analytics_dev_reader")
+
+
+def test_without_a_password_and_no_terminal_the_task_says_where_to_give_it(deployed, monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    with pytest.raises(Exit, match=r"No password for analytics_dev_reader: deployed stages keep none. Set PGPASSWORD"):
+        deployed.database_url("reader")
+
+
+# ---- the reader's password verifier ------------------------------------------------------------
+
+
+def test_the_reader_verifier_is_what_postgres_itself_makes(postgres_url):
+    # GIVEN Postgres's own SCRAM-SHA-256 verifier of a password (a real server, its own salt)
+    password = "correct horse battery staple"
+    with psycopg2.connect(postgres_url) as connection:
+        connection.cursor().execute("SET password_encryption = 'scram-sha-256'")
+        theirs = encrypt_password(password, "analytics_dev_reader", connection, "scram-sha-256")
+    iterations, rest = theirs.removeprefix("SCRAM-SHA-256$").split(":", 1)
+    salt = base64.b64decode(rest.split("$")[0])
+    # WHEN ours is made from the same password, salt and iteration count
+    ours = database.scram_sha_256_verifier(password, salt=salt, iterations=int(iterations))
+    # THEN they are the same text
+    assert ours == theirs
+
+
+def test_the_reader_password_task_refuses_a_placeholder_or_short_password():
+    for weak in ("CHANGE-ME-at-least-16-characters", "short", "abababababababababab"):
+        with pytest.raises(Exit, match=r"too short|placeholder or is weak"):
+            database.reader_password_verifier(weak)
+    assert database.reader_password_verifier("correct horse battery staple").startswith("SCRAM-SHA-256$4096:")
 
 
 def test_outputs_task_masks_secrets(ctx, monkeypatch, capsys):
@@ -92,7 +191,7 @@ def test_outputs_task_masks_secrets(ctx, monkeypatch, capsys):
     printed = capsys.readouterr().out
     # THEN every endpoint is shown, no secret is
     assert "event_created_dev" in printed and "analytics_events_dev_dlq" in printed
-    assert "postgresql://analytics_writer_dev:****@analytics-shared.c9akciq32.eu-central-1.rds.amazonaws.com:5432/analytics?sslmode=require" in printed
+    assert HOST in printed and "analytics_dev_writer" in printed
     assert "publisher_secret_access_key" in printed
     for secret in SECRETS:
         assert secret not in printed

@@ -1,38 +1,74 @@
-"""Where the database is (DB_URL or a Secrets Manager secret, DB_SCHEMA) and one reusable connection to it."""
+"""One reusable connection to the worker's database, signed in as its settings say (IAM token, URL or secret).
+
+boto3 is imported only in the IAM and secret modes, on first use: the Lambda runtime ships it,
+the zip does not, and the URL mode (local stack, tests) never needs it.
+"""
 import json
-import re
 from urllib.parse import quote
 
 import psycopg2
 
-_SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+from analytics_worker.settings import IamAuth, SecretAuth, SettingsError, UrlAuth
+
+CONNECT_TIMEOUT_SECONDS = 10
+APPLICATION_NAME = "analytics_worker"
 
 
-class ConfigurationError(ValueError):
-    """The worker's environment does not say where or how to store events."""
+def aws_client(service_name, region_name):
+    import boto3  # only in the IAM and secret modes; boto3 ships with the Lambda runtime
+
+    return boto3.client(service_name, region_name=region_name)
 
 
-def schema_from_env(environ):
-    schema = environ.get("DB_SCHEMA") or "public"
-    if not _SCHEMA_NAME.match(schema):
-        raise ConfigurationError(
-            f"DB_SCHEMA {schema!r} is not a valid schema name: use lower-case letters, digits and _ (at most 63)"
-        )
-    return schema
+def connection_parameters(database, make_client=aws_client):
+    """A function that returns the libpq keywords for one new connection.
 
+    It is called for every new connection, so each IAM connection gets a fresh token
+    (tokens are valid for 15 minutes, a container lives longer) and each secret
+    connection reads the secret's current value (rotation). The AWS client is made
+    on the first call and kept.
+    """
+    if isinstance(database, UrlAuth):
+        return lambda: {"dsn": database.url}
+    clients = []
 
-def database_url_from_env(environ, secrets_client_factory):
-    """The libpq URL from DB_URL, or from the secret DB_SECRET_ARN names (a URL, or RDS-style JSON)."""
-    if environ.get("DB_URL"):
-        return environ["DB_URL"]
-    secret_arn = environ.get("DB_SECRET_ARN")
-    if not secret_arn:
-        raise ConfigurationError("set DB_URL (a libpq URL) or DB_SECRET_ARN (a Secrets Manager secret holding one)")
-    secret = secrets_client_factory().get_secret_value(SecretId=secret_arn)["SecretString"]
-    return database_url_from_secret(secret, secret_arn)
+    def client(service_name, region_name):
+        if not clients:
+            clients.append(make_client(service_name, region_name))
+        return clients[0]
+
+    if isinstance(database, IamAuth):
+
+        def iam_parameters():
+            token = client("rds", database.region).generate_db_auth_token(
+                DBHostname=database.host, Port=database.port, DBUsername=database.user, Region=database.region
+            )
+            tls = {"sslmode": database.sslmode}
+            if database.sslrootcert:
+                tls["sslrootcert"] = database.sslrootcert
+            return {
+                "host": database.host,
+                "port": database.port,
+                "dbname": database.dbname,
+                "user": database.user,
+                "password": token,
+                **tls,
+            }
+
+        return iam_parameters
+    if isinstance(database, SecretAuth):
+        region = database.secret_arn.split(":")[3]
+
+        def secret_parameters():
+            secret = client("secretsmanager", region).get_secret_value(SecretId=database.secret_arn)["SecretString"]
+            return {"dsn": database_url_from_secret(secret, database.secret_arn)}
+
+        return secret_parameters
+    raise TypeError(f"unknown database settings: {type(database).__name__}")
 
 
 def database_url_from_secret(secret, secret_arn="the secret"):
+    """The libpq URL a secret holds: the URL itself, or one built from RDS-style JSON (password quoted)."""
     text = secret.strip()
     if text.startswith(("postgresql://", "postgres://")):
         return text
@@ -40,8 +76,9 @@ def database_url_from_secret(secret, secret_arn="the secret"):
         fields = json.loads(text)
         user, password, host = fields["username"], fields["password"], fields["host"]
     except (ValueError, KeyError, TypeError):
-        raise ConfigurationError(
-            f"{secret_arn} must hold a postgresql:// URL or JSON with username, password, host (port, dbname optional)"
+        raise SettingsError(
+            f"DB_SECRET_ARN={secret_arn!r}: the secret must hold a postgresql:// URL or JSON with "
+            "username, password, host (port, dbname optional); fix the secret's value."
         ) from None
     port = fields.get("port", 5432)
     dbname = fields.get("dbname", "postgres")
@@ -51,13 +88,16 @@ def database_url_from_secret(secret, secret_arn="the secret"):
 class ReusableConnection:
     """One connection per container, made on first use; when it breaks during a call, reopened once and retried.
 
-    Retrying the whole call is safe: the broken transaction was not committed,
-    and storing is idempotent.
+    `parameters` returns the libpq keywords of a new connection (see connection_parameters),
+    or simply a libpq URL.
+    Retrying the whole call is safe: the broken transaction was not committed, and storing
+    is idempotent.
     """
 
-    def __init__(self, url_factory, connect=psycopg2.connect):
-        self._url_factory = url_factory
+    def __init__(self, parameters, connect=psycopg2.connect, log=None):
+        self._parameters = parameters
         self._connect = connect
+        self._log = log
         self._connection = None
 
     def run(self, work):
@@ -65,14 +105,19 @@ class ReusableConnection:
             connection = self._open()
             try:
                 return work(connection)
-            except (psycopg2.OperationalError, psycopg2.InterfaceError):
+            except (psycopg2.OperationalError, psycopg2.InterfaceError) as error:
                 if not connection.closed or attempt == 2:
                     raise
                 self._connection = None
+                if self._log is not None:
+                    self._log("WARNING", "database connection broken; reconnecting once", error=str(error).strip()[:300])
 
     def _open(self):
         if self._connection is None or self._connection.closed:
+            parameters = self._parameters()
+            if isinstance(parameters, str):
+                parameters = {"dsn": parameters}
             self._connection = self._connect(
-                self._url_factory(), connect_timeout=10, application_name="analytics_worker"
+                **parameters, connect_timeout=CONNECT_TIMEOUT_SECONDS, application_name=APPLICATION_NAME
             )
         return self._connection

@@ -2,24 +2,31 @@
 
 An item is an event object, or a string holding one SQS message body: an SNS
 notification envelope, a raw event JSON text (raw message delivery), or garbage.
+Reading is two steps, so a batch can be put in event_id order before the
+costlier validation: decode_item() finds the event object, read_event() validates it.
 """
-import reprlib
 from dataclasses import dataclass
 
 import orjson
 
-from analytics_worker.validation import InvalidEvent, json_kind, validate_event
+from analytics_worker import json_text
+from analytics_worker.validation import V1_FIELDS, InvalidEvent, json_kind, validate_event
 
-V1_FIELDS = (
-    "event_id", "event_timestamp", "event_type", "event_version", "app_title",
-    "app_version", "user_id", "user_name", "meta", "token_payload",
-)
 _KNOWN = frozenset(V1_FIELDS)
+# SNS writes these into every notification; it never writes an event_id.
+_SNS_ENVELOPE_KEYS = ("Message", "MessageId", "TopicArn")
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    """An item's event object (not yet validated) and the raw text it came from."""
+    document: dict
+    raw: str
 
 
 @dataclass(frozen=True, slots=True)
 class Event:
-    """A valid event: the decoded object, its normalised timestamp and the raw text it came from."""
+    """A valid event: the decoded object, its timestamp as Postgres should read it and the raw text it came from."""
     fields: dict
     timestamp: str
     raw: str
@@ -34,48 +41,68 @@ class Rejection:
 
 def read_item(item):
     """Classify one input item; never raises for bad input."""
+    decoded = decode_item(item)
+    return decoded if isinstance(decoded, Rejection) else read_event(decoded)
+
+
+def decode_item(item):
+    """The item's event object with its raw text, or a Rejection when it holds none."""
     if isinstance(item, str):
-        return _read_text(item)
+        return _decode_text(item)
     if isinstance(item, dict):
         try:
-            raw = orjson.dumps(item).decode()
-        except TypeError as error:
-            return Rejection(f"event object cannot be written as JSON: {error}", _bounded_repr(item))
-        return _read_event(item, raw)
-    return Rejection(f"item is {json_kind(item)}; expected an event object or a message body string", _dump_any(item))
+            return Decoded(item, json_text.encode_checked(item))
+        except json_text.NotJSON as error:
+            return Rejection(f"event object cannot be written as JSON: {error}", json_text.faithful(item), _readable_event_id(item))
+    return Rejection(
+        f"item is {json_kind(item)}; expected an event object or a message body string", json_text.faithful(item)
+    )
 
 
-def _read_text(raw):
+def read_event(decoded):
+    """Validate a decoded event object."""
+    try:
+        timestamp = validate_event(decoded.document)
+    except InvalidEvent as error:
+        return Rejection(str(error), decoded.raw, _readable_event_id(decoded.document))
+    return Event(decoded.document, timestamp, decoded.raw)
+
+
+def is_sns_envelope(document):
+    """An SNS notification has Type "Notification", a Message, a MessageId and a TopicArn, and no event_id.
+
+    So an event that carries keys named Type and Message of its own is still read as the event.
+    """
+    return (
+        document.get("Type") == "Notification"
+        and "event_id" not in document
+        and all(key in document for key in _SNS_ENVELOPE_KEYS)
+    )
+
+
+def _decode_text(raw):
     try:
         document = orjson.loads(raw)
     except orjson.JSONDecodeError as error:
-        return Rejection(f"message body is not valid JSON: {_short(error)}", raw)
-    if isinstance(document, dict) and document.get("Type") == "Notification" and "Message" in document:
-        return _read_notification(document, raw)
+        return Rejection(f"message body {_json_problem(error)}", raw)
     if not isinstance(document, dict):
         return Rejection(f"message body is {json_kind(document)}; expected an event object", raw)
-    return _read_event(document, raw)
+    if is_sns_envelope(document):
+        return _decode_notification(document, raw)
+    return Decoded(document, raw)
 
 
-def _read_notification(envelope, raw):
+def _decode_notification(envelope, raw):
     message = envelope["Message"]
     if not isinstance(message, str):
         return Rejection("SNS notification's Message is not a string", raw)
     try:
         document = orjson.loads(message)
     except orjson.JSONDecodeError as error:
-        return Rejection(f"SNS notification's Message is not valid JSON: {_short(error)}", raw)
+        return Rejection(f"SNS notification's Message {_json_problem(error)}", raw)
     if not isinstance(document, dict):
         return Rejection(f"SNS notification's Message is {json_kind(document)}; expected an event object", raw)
-    return _read_event(document, raw)
-
-
-def _read_event(document, raw):
-    try:
-        timestamp = validate_event(document)
-    except InvalidEvent as error:
-        return Rejection(str(error), raw, _readable_event_id(document))
-    return Event(document, timestamp, raw)
+    return Decoded(document, raw)
 
 
 def extra_fields(fields):
@@ -87,27 +114,15 @@ def extra_fields(fields):
 
 def _readable_event_id(document):
     event_id = document.get("event_id")
-    if isinstance(event_id, (str, int)) and not isinstance(event_id, bool):
-        return str(event_id)[:128]
+    if isinstance(event_id, str):
+        return event_id[:128]
+    if isinstance(event_id, int) and not isinstance(event_id, bool) and abs(event_id) < 10**128:
+        return str(event_id)
     return None
 
 
-def _dump_any(value):
-    try:
-        return orjson.dumps(value).decode()
-    except TypeError:
-        return _bounded_repr(value)
-
-
-_repr = reprlib.Repr()
-_repr.maxlevel, _repr.maxdict, _repr.maxlist, _repr.maxstring, _repr.maxother = 20, 100, 100, 10_000, 10_000
-
-
-def _bounded_repr(value):
-    """A readable text for a value JSON cannot hold, safe for any nesting depth."""
-    return _repr.repr(value)
-
-
-def _short(error, limit=200):
+def _json_problem(error, limit=200):
     text = str(error)
-    return text if len(text) <= limit else text[:limit] + "..."
+    if text.startswith("depth limit exceeded") or text.startswith("Recursion limit"):
+        return f"is not read: {json_text.DEPTH_PROBLEM}"
+    return "is not valid JSON: " + (text if len(text) <= limit else text[:limit] + "...")

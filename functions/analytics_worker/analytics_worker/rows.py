@@ -1,14 +1,14 @@
 """One valid event as one line of COPY text format, in the column order of EVENT_COLUMNS."""
 import re
 
-import orjson
-
+from analytics_worker import json_text
 from analytics_worker.items import extra_fields
+from analytics_worker.validation import JSON_OBJECT_FIELDS, V1_FIELDS
 
-EVENT_COLUMNS = (
-    "event_id", "event_timestamp", "event_type", "event_version", "app_title", "app_version",
-    "user_id", "user_name", "meta", "token_payload", "extra",
-)
+# The columns of `events` the worker fills: the schema's fields, then the other keys as `extra`.
+EVENT_COLUMNS = V1_FIELDS + ("extra",)
+_TIMESTAMP_INDEX = V1_FIELDS.index("event_timestamp")
+_JSON_INDEXES = tuple(V1_FIELDS.index(name) for name in JSON_OBJECT_FIELDS)
 _SEPARATORS = len(EVENT_COLUMNS) - 1
 _NULL = "\\N"
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
@@ -23,14 +23,13 @@ class UnstorableEvent(ValueError):
 def copy_line(event):
     """The event as UTF-8 bytes of one COPY line (with its newline)."""
     fields = event.fields
-    meta, token_payload, extra = fields.get("meta"), fields.get("token_payload"), extra_fields(fields)
-    values = [
-        fields["event_id"], event.timestamp, fields["event_type"], fields.get("event_version"),
-        fields.get("app_title"), fields.get("app_version"), fields.get("user_id"), fields.get("user_name"),
-        None if meta is None else _json(meta),
-        None if token_payload is None else _json(token_payload),
-        None if extra is None else _json(extra),
-    ]
+    values = [fields.get(name) for name in V1_FIELDS]  # the schema made every other value a string or None
+    values[_TIMESTAMP_INDEX] = event.timestamp
+    for index in _JSON_INDEXES:
+        if values[index] is not None:
+            values[index] = _json(values[index])
+    extra = extra_fields(fields)
+    values.append(None if extra is None else _json(extra))
     line = "\t".join(_NULL if value is None else value for value in values)
     # Almost no event needs escaping: check the whole line once instead of each value
     # (each NULL marker brings one backslash of its own).
@@ -46,8 +45,8 @@ def copy_line(event):
 
 def _json(value):
     try:
-        text = orjson.dumps(value).decode()
-    except TypeError as error:  # orjson.JSONEncodeError: an integer beyond 64 bits, nesting too deep
+        text = json_text.encode(value)
+    except json_text.NotJSON as error:
         raise UnstorableEvent(f"cannot be stored as JSON: {error}") from None
     if "\\u0000" in text and _JSON_NUL_ESCAPE.search(text):
         raise UnstorableEvent("contains a NUL character (\\u0000), which Postgres cannot store in JSON")

@@ -1,11 +1,17 @@
 """Storing one batch of items in one transaction.
 
 Fast path: the valid events stream into `events` with one COPY while they are
-still being parsed (Python builds rows on one core, Postgres inserts them on
+still being validated (Python builds rows on one core, Postgres inserts them on
 the other). COPY has no ON CONFLICT, so when an event_id is already stored the
 COPY fails and is rolled back to a savepoint; the batch then goes through a
 temporary table and INSERT ... ON CONFLICT DO NOTHING. Without a conflict
 target, that needs only INSERT on `events`, which is all the writer role has.
+
+Lock order: every path inserts events in event_id order (Python's code-point
+order, which is Postgres' COLLATE "C") and then rejects in digest order, so
+two calls whose batches overlap wait for each other but never deadlock.
+A repeated event_id: the first copy stored wins; later copies are duplicates,
+unless the database refuses the first, when the next valid copy is tried.
 """
 import gc
 import hashlib
@@ -16,7 +22,7 @@ import psycopg2
 from psycopg2 import errors, sql
 from psycopg2.extras import execute_values
 
-from analytics_worker.items import Rejection, read_item
+from analytics_worker.items import Rejection, decode_item, read_event
 from analytics_worker.rows import EVENT_COLUMNS, UnstorableEvent, copy_line
 
 # Small chunks let Postgres start on the first rows while later ones are still parsed
@@ -37,18 +43,62 @@ class BatchResult:
 
 
 @dataclass
-class _Sorted:
-    """What reading the items produced: unique valid events as COPY lines, and rejections."""
-    lines: list = field(default_factory=list)
-    events: list = field(default_factory=list)
-    repeats_in_batch: int = 0
-    rejections: list = field(default_factory=list)
+class _Choice:
+    """The copy of one event_id sent to `events`, and the later valid copies, tried if the database refuses it."""
+    line: bytes
+    event: object
+    alternates: list = field(default_factory=list)
 
 
 @dataclass
 class _Stored:
-    stored: int
-    already_stored: int = 0
+    stored: int = 0
+    duplicates: int = 0
+
+
+class _Batch:
+    """The items of one call, decoded and grouped by event_id, in event_id order (the global lock order)."""
+
+    def __init__(self, items):
+        self.rejections = []
+        self.choices = []  # filled while lines() is read
+        by_id = {}
+        for item in items:
+            decoded = decode_item(item)
+            if isinstance(decoded, Rejection):
+                self.rejections.append(decoded)
+                continue
+            event_id = decoded.document.get("event_id")
+            if isinstance(event_id, str):
+                by_id.setdefault(event_id, []).append(decoded)
+            else:  # the schema requires a string event_id: validation says what is wrong
+                self.rejections.append(read_event(decoded))
+        self._groups = sorted(by_id.items())
+
+    def lines(self):
+        """Yield the COPY line of the first storable valid copy of each event_id, filing every other copy as it goes."""
+        for event_id, copies in self._groups:
+            choice = None
+            for decoded in copies:
+                outcome = read_event(decoded)
+                if isinstance(outcome, Rejection):
+                    self.rejections.append(outcome)
+                elif choice is not None:
+                    choice.alternates.append(outcome)
+                else:
+                    try:
+                        line = copy_line(outcome)
+                    except UnstorableEvent as error:
+                        self.rejections.append(Rejection(f"event {error}", outcome.raw, event_id))
+                        continue
+                    choice = _Choice(line, outcome)
+                    self.choices.append(choice)
+                    yield line
+
+    def all_stored(self, stored):
+        """The counts when every chosen copy went in at once and `stored` of them were new (the rest already stored)."""
+        alternates = sum(len(choice.alternates) for choice in self.choices)
+        return _Stored(stored, len(self.choices) - stored + alternates)
 
 
 def store_batch(connection, schema, items):
@@ -75,22 +125,18 @@ def _cyclic_gc_paused():
 
 def _store_batch(connection, schema, items):
     tables = _Tables(schema)
-    sorted_items = _Sorted()
-    lines = _event_lines(items, sorted_items)
+    batch = _Batch(items)
     try:
         with connection.cursor() as cursor:
-            outcome = _store_events(cursor, tables, lines, sorted_items)
-            _store_rejections(cursor, tables, sorted_items.rejections)
+            outcome = _store_events(cursor, tables, batch)
+            _store_rejections(cursor, tables, batch.rejections)
         connection.commit()
     except BaseException:
         if not connection.closed:
             connection.rollback()
         raise
     return BatchResult(
-        processed=len(items),
-        stored=outcome.stored,
-        duplicates=outcome.already_stored + sorted_items.repeats_in_batch,
-        rejected=len(sorted_items.rejections),
+        processed=len(items), stored=outcome.stored, duplicates=outcome.duplicates, rejected=len(batch.rejections)
     )
 
 
@@ -101,97 +147,105 @@ class _Tables:
         self.columns = sql.SQL(", ").join(map(sql.Identifier, EVENT_COLUMNS))
 
 
-def _event_lines(items, sorted_items):
-    """Yield the COPY line of each new valid event, filing everything else in sorted_items as it goes."""
-    seen_ids = set()
-    for item in items:
-        outcome = read_item(item)
-        if isinstance(outcome, Rejection):
-            sorted_items.rejections.append(outcome)
-            continue
-        event_id = outcome.fields["event_id"]
-        if event_id in seen_ids:
-            sorted_items.repeats_in_batch += 1
-            continue
-        try:
-            line = copy_line(outcome)
-        except UnstorableEvent as error:
-            sorted_items.rejections.append(Rejection(f"event {error}", outcome.raw, event_id))
-            continue
-        seen_ids.add(event_id)
-        sorted_items.lines.append(line)
-        sorted_items.events.append(outcome)
-        yield line
-
-
-def _store_events(cursor, tables, lines, sorted_items):
+def _store_events(cursor, tables, batch):
+    lines = batch.lines()
     cursor.execute("SAVEPOINT copy_events")
     try:
         _copy(cursor, tables.events, tables.columns, lines)
-        return _Stored(len(sorted_items.lines))
+        return batch.all_stored(len(batch.choices))
     except errors.UniqueViolation:
         cursor.execute("ROLLBACK TO SAVEPOINT copy_events")
     except _DATA_ERRORS:
         cursor.execute("ROLLBACK TO SAVEPOINT copy_events")
         _drain(lines)
-        return _insert_one_by_one(cursor, tables, sorted_items)
+        return _insert_one_by_one(cursor, tables, batch)
     _drain(lines)  # the COPY stopped at the conflict: read the rest of the batch
     try:
-        return _insert_skipping_stored(cursor, tables, sorted_items.lines)
+        return batch.all_stored(_insert_skipping_stored(cursor, tables, batch))
     except _DATA_ERRORS:
         cursor.execute("ROLLBACK TO SAVEPOINT copy_events")
-        return _insert_one_by_one(cursor, tables, sorted_items)
+        return _insert_one_by_one(cursor, tables, batch)
 
 
-def _insert_skipping_stored(cursor, tables, lines):
+def _insert_skipping_stored(cursor, tables, batch):
+    """Insert the batch's events that are not stored yet, in event_id order; return how many were new."""
     columns = sql.SQL(", ").join(sql.SQL("{} text").format(sql.Identifier(name)) for name in EVENT_COLUMNS)
     # Columns spelled out: `LIKE events` would need SELECT on events, which the writer does not have.
     cursor.execute(sql.SQL("CREATE TEMP TABLE IF NOT EXISTS incoming_events ({}) ON COMMIT DROP").format(columns))
     cursor.execute("TRUNCATE incoming_events")
-    _copy(cursor, sql.Identifier("incoming_events"), tables.columns, iter(lines))
+    _copy(cursor, sql.Identifier("incoming_events"), tables.columns, (choice.line for choice in batch.choices))
     casts = sql.SQL(", ").join(
         sql.SQL("{}::{}").format(sql.Identifier(name), sql.SQL(_COLUMN_TYPES.get(name, "text")))
         for name in EVENT_COLUMNS
     )
     cursor.execute(
-        sql.SQL("INSERT INTO {} ({}) SELECT {} FROM incoming_events ON CONFLICT DO NOTHING").format(
-            tables.events, tables.columns, casts
-        )
+        sql.SQL(
+            'INSERT INTO {} ({}) SELECT {} FROM incoming_events ORDER BY event_id COLLATE "C" ON CONFLICT DO NOTHING'
+        ).format(tables.events, tables.columns, casts)
     )
-    return _Stored(cursor.rowcount, already_stored=len(lines) - cursor.rowcount)
+    return cursor.rowcount
 
 
 _COLUMN_TYPES = {"event_timestamp": "timestamptz", "meta": "jsonb", "token_payload": "jsonb", "extra": "jsonb"}
 
 
-def _insert_one_by_one(cursor, tables, sorted_items):
-    """Last resort when Postgres refuses some row: store each event alone, rejecting the ones it refuses."""
-    outcome = _Stored(0)
-    for line, event in zip(sorted_items.lines, sorted_items.events):
-        cursor.execute("SAVEPOINT one_event")
-        try:
-            _copy(cursor, tables.events, tables.columns, iter([line]))
-            outcome.stored += 1
-        except errors.UniqueViolation:
-            cursor.execute("ROLLBACK TO SAVEPOINT one_event")
-            outcome.already_stored += 1
-        except _DATA_ERRORS as error:
-            cursor.execute("ROLLBACK TO SAVEPOINT one_event")
-            message = (error.diag.message_primary or str(error)).strip()
-            sorted_items.rejections.append(Rejection(f"database refused the event: {message}", event.raw, event.fields["event_id"]))
+def _insert_one_by_one(cursor, tables, batch):
+    """Last resort when Postgres refuses some row: store each event alone, rejecting the copies it refuses.
+
+    When it refuses the chosen copy of an event_id, the later valid copies of that id are tried in turn.
+    """
+    outcome = _Stored()
+    for choice in batch.choices:
+        copies = [choice.event, *choice.alternates]
+        for position, event in enumerate(copies):
+            try:
+                line = choice.line if position == 0 else copy_line(event)
+            except UnstorableEvent as error:
+                batch.rejections.append(Rejection(f"event {error}", event.raw, event.fields["event_id"]))
+                continue
+            refusal = _insert_one(cursor, tables, line)
+            if refusal is None:
+                outcome.stored += 1
+            elif refusal is _ALREADY_STORED:
+                outcome.duplicates += 1
+            else:
+                batch.rejections.append(Rejection(f"database refused the event: {refusal}", event.raw, event.fields["event_id"]))
+                continue
+            outcome.duplicates += len(copies) - position - 1
+            break
     return outcome
+
+
+_ALREADY_STORED = object()
+
+
+def _insert_one(cursor, tables, line):
+    """None when the row was stored, _ALREADY_STORED, or the database's reason for refusing it."""
+    cursor.execute("SAVEPOINT one_event")
+    try:
+        _copy(cursor, tables.events, tables.columns, iter([line]))
+        return None
+    except errors.UniqueViolation:
+        cursor.execute("ROLLBACK TO SAVEPOINT one_event")
+        return _ALREADY_STORED
+    except _DATA_ERRORS as error:
+        cursor.execute("ROLLBACK TO SAVEPOINT one_event")
+        return (error.diag.message_primary or str(error)).strip()
 
 
 def _store_rejections(cursor, tables, rejections):
     if not rejections:
         return
-    rows = [_rejection_row(rejection) for rejection in rejections]
+    rows = {}
+    for rejection in rejections:
+        row = _rejection_row(rejection)
+        rows.setdefault(row[3], row)
     execute_values(
         cursor,
         sql.SQL("INSERT INTO {} (reason, event_id, raw, raw_sha256) VALUES %s ON CONFLICT DO NOTHING")
         .format(tables.rejected_events)
         .as_string(cursor),
-        rows,
+        [rows[digest] for digest in sorted(rows)],  # digest order: the global lock order of rejects
         page_size=1000,
     )
 
@@ -223,23 +277,29 @@ def _drain(iterator):
 
 
 class _LineReader:
-    """A file-like object over an iterator of byte lines, so COPY streams rows as they are made."""
+    """A file-like object over an iterator of byte lines, so COPY streams rows as they are made.
+
+    Each read takes lines only while fewer than `size` bytes are pending and hands
+    out at most `size` bytes, so every byte is copied a bounded number of times,
+    however large a row is (a whole-buffer copy on each read was quadratic).
+    """
 
     def __init__(self, lines):
         self._lines = lines
-        self._pending = b""
+        self._pending = memoryview(b"")
 
     def read(self, size=-1):
-        chunks = [self._pending]
-        length = len(self._pending)
-        for line in self._lines:
-            chunks.append(line)
-            length += len(line)
-            if length >= size > 0:
-                break
-        data = b"".join(chunks)
-        if size > 0 and len(data) > size:
-            data, self._pending = data[:size], data[size:]
-        else:
-            self._pending = b""
-        return data
+        if size is None or size < 0:
+            data = bytes(self._pending) + b"".join(self._lines)
+            self._pending = memoryview(b"")
+            return data
+        if len(self._pending) < size:
+            parts, length = [bytes(self._pending)], len(self._pending)
+            for line in self._lines:
+                parts.append(line)
+                length += len(line)
+                if length >= size:
+                    break
+            self._pending = memoryview(b"".join(parts))
+        chunk, self._pending = self._pending[:size], self._pending[size:]
+        return bytes(chunk)

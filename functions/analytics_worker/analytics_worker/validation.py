@@ -1,14 +1,24 @@
-"""Validation of one decoded event against the v1 JSON Schema (event.schema.json)."""
+"""Validation of one decoded event against the v1 JSON Schema (event.schema.json), the one home of the v1 fields."""
+import copy
 import json
-from datetime import datetime
+import re
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import fastjsonschema
 
 SCHEMA_PATH = Path(__file__).with_name("event.schema.json")
 EVENT_SCHEMA = json.loads(SCHEMA_PATH.read_text())
-_validate = fastjsonschema.compile(EVENT_SCHEMA)
+_PROPERTIES = EVENT_SCHEMA["properties"]
+V1_FIELDS = tuple(_PROPERTIES)  # in the schema's order, which is also the column order of `events`
+JSON_OBJECT_FIELDS = tuple(name for name, rule in _PROPERTIES.items() if "object" in rule["type"])
+# The timestamp's pattern is checked once, by event_timestamp() below, which needs its groups anyway.
+_TIMESTAMP = re.compile(_PROPERTIES["event_timestamp"]["pattern"])
+_SCHEMA_WITHOUT_TIMESTAMP_PATTERN = copy.deepcopy(EVENT_SCHEMA)
+del _SCHEMA_WITHOUT_TIMESTAMP_PATTERN["properties"]["event_timestamp"]["pattern"]
+_validate = fastjsonschema.compile(_SCHEMA_WITHOUT_TIMESTAMP_PATTERN)
 _TIMESTAMP_EXAMPLE = "2026-11-28T18:23:25Z"
+_UTC_RANGE = "outside years 1 to 9999 in UTC (0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z), which not every client can read"
 
 
 class InvalidEvent(ValueError):
@@ -16,25 +26,55 @@ class InvalidEvent(ValueError):
 
 
 def validate_event(event):
-    """Check one decoded event; return its timestamp as an ISO string with a zone (UTC when none was given)."""
+    """Check one decoded event; return its timestamp as a text Postgres reads as the same instant."""
     try:
         _validate(event)
     except fastjsonschema.JsonSchemaValueException as error:
         raise InvalidEvent(_reason(event, error)) from None
-    return _normalised_timestamp(event["event_timestamp"])
+    return event_timestamp(event["event_timestamp"])
 
 
-def _normalised_timestamp(text):
-    """The timestamp as Postgres should read it: as given, with +00:00 added when it names no zone.
+def event_timestamp(text):
+    """The timestamp as Postgres should read it, if every standard client can read it back.
 
-    The schema's pattern fixes the shape; parsing here catches dates that do not
-    exist (2026-02-30) with a clear reason, before Postgres would refuse them.
+    That is: a real date and time whose instant lies in years 1..9999 in UTC
+    (Python's datetime, under psycopg2 and so under Superset, holds no other
+    years) with an offset Postgres accepts (up to 15:59 either way). Common forms
+    go on as written (+00:00 added when they name no zone); others (second 60,
+    a comma, more than 6 fraction digits, lower-case t or z, years 1 and 9999)
+    as their UTC instant, fractions rounded to the microsecond, half up.
     """
+    match = _TIMESTAMP.fullmatch(text)
+    if match is None:
+        raise InvalidEvent(f"event_timestamp must be an ISO 8601 date and time such as {_TIMESTAMP_EXAMPLE}")
+    year, month, day, hour, minute, second, mark, fraction, zulu, sign, offset_hours, offset_minutes = match.groups()
+    if sign is not None:
+        offset_minutes = offset_minutes or "00"
+        if offset_minutes > "59":
+            raise InvalidEvent(f"event_timestamp offset {sign}{offset_hours}:{offset_minutes} is not a real offset")
+        if offset_hours > "15":
+            raise InvalidEvent(
+                f"event_timestamp offset {sign}{offset_hours}:{offset_minutes} is beyond ±15:59, the widest offset Postgres accepts"
+            )
+    if year == "0000":
+        raise InvalidEvent(f"event_timestamp {text!r} lies {_UTC_RANGE}")
+    leap_second = second == "60"
     try:
-        moment = datetime.fromisoformat(text)
+        moment = datetime(int(year), int(month), int(day), int(hour), int(minute), 59 if leap_second else int(second or 0))
     except ValueError:
         raise InvalidEvent(f"event_timestamp {text!r} is not a real date and time") from None
-    return text if moment.tzinfo is not None else text + "+00:00"
+    if (
+        "0001" < year < "9999" and not leap_second and mark != "," and (fraction is None or len(fraction) <= 6)
+        and zulu != "z" and "t" not in text
+    ):  # the common case: Postgres reads it as written, and no offset below 16 hours leaves years 1..9999
+        return text if zulu or sign else text + "+00:00"
+    offset = timedelta(hours=int(offset_hours), minutes=int(offset_minutes)) if sign else timedelta(0)
+    extra = timedelta(seconds=leap_second, microseconds=(int((fraction or "0")[:7].ljust(7, "0")) + 5) // 10)
+    try:
+        instant = (moment - offset if sign != "-" else moment + offset) + extra
+    except OverflowError:
+        raise InvalidEvent(f"event_timestamp {text!r} lies {_UTC_RANGE}") from None
+    return instant.isoformat() + "+00:00"
 
 
 def _reason(event, error):
@@ -44,8 +84,6 @@ def _reason(event, error):
         return f"missing required field{'s' if len(missing) > 1 else ''}: {', '.join(missing)}"
     if error.rule == "type" and field == "event":
         return f"an event must be a JSON object, got {json_kind(event)}"
-    if error.rule == "pattern" and field == "event_timestamp":
-        return f"event_timestamp must be an ISO 8601 date and time such as {_TIMESTAMP_EXAMPLE}"
     if error.rule == "type":
         return f"{field} must be {_expected(error.rule_definition)}, got {json_kind(error.value)}"
     if error.rule == "maxLength":

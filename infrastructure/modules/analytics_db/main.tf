@@ -1,33 +1,62 @@
-# One stage's part of the shared database: its schema, the writer role (the
-# worker: INSERT only) and the reader role (dashboards: SELECT only), and the
-# worker's database URL in Secrets Manager. Tables and views come from the
-# alembic migrations, run as the admin role (the owner); default privileges
-# make what they create later usable by the right role without another apply.
+# One stage's part of the shared database, made by the shared root for every
+# stage (it alone holds the admin credentials): the schema, the writer role
+# (the worker: INSERT only, signs in with RDS IAM authentication, so it has
+# no password) and the reader role (dashboards: SELECT only, a password given
+# as a SCRAM-SHA-256 verifier, so the clear password is in no state, plan or
+# log). Tables and views come from the alembic migrations, run as the admin
+# role (the owner); default privileges make what they create later usable by
+# the right role without another apply.
 
 locals {
   writer_role = "${var.schema_name}_writer"
   reader_role = "${var.schema_name}_reader"
-  url_tail    = "@${var.db_host}:${var.db_port}/${var.db_name}?sslmode=${var.sslmode}"
+  # Exactly one of the two schema resources exists (see below).
+  schema_name = one(concat(postgresql_schema.this[*].name, postgresql_schema.protected[*].name))
 }
 
+# A stage that is not protected drops its schema with everything the
+# migrations made in it (DROP ... CASCADE) when the stage is removed.
 resource "postgresql_schema" "this" {
-  name     = var.schema_name
-  database = var.db_name
-  owner    = var.owner_role
+  count = var.protected ? 0 : 1
+
+  name         = var.schema_name
+  database     = var.db_name
+  owner        = var.owner_role
+  drop_cascade = true
+}
+
+# A protected stage (prod) refuses: Terraform stops any plan that would
+# destroy it, and the schema would be dropped RESTRICT anyway.
+resource "postgresql_schema" "protected" {
+  count = var.protected ? 1 : 0
+
+  name         = var.schema_name
+  database     = var.db_name
+  owner        = var.owner_role
+  drop_cascade = false
+
+  lifecycle {
+    prevent_destroy = true
+  }
 }
 
 resource "postgresql_role" "writer" {
   name             = local.writer_role
   login            = true
-  password         = var.writer_password
   connection_limit = var.writer_connection_limit
   search_path      = [var.schema_name]
+}
+
+# Membership in rds_iam makes RDS accept only IAM tokens for this role.
+resource "postgresql_grant_role" "writer_iam" {
+  role       = postgresql_role.writer.name
+  grant_role = "rds_iam"
 }
 
 resource "postgresql_role" "reader" {
   name              = local.reader_role
   login             = true
-  password          = var.reader_password
+  password          = var.reader_password_scram
   connection_limit  = var.reader_connection_limit
   search_path       = [var.schema_name]
   statement_timeout = var.reader_statement_timeout_ms
@@ -70,7 +99,7 @@ resource "postgresql_grant" "access" {
   for_each = local.access
 
   database    = var.db_name
-  schema      = postgresql_schema.this.name
+  schema      = local.schema_name
   role        = each.value.role
   object_type = each.value.object_type
   objects     = each.value.object_type == "schema" ? null : []
@@ -82,25 +111,9 @@ resource "postgresql_default_privileges" "access" {
   for_each = local.default_access
 
   database    = var.db_name
-  schema      = postgresql_schema.this.name
+  schema      = local.schema_name
   owner       = var.owner_role
   role        = each.value.role
   object_type = each.value.object_type
   privileges  = each.value.privileges
-}
-
-# ------------------------------------------- the worker's database URL ---
-
-resource "aws_secretsmanager_secret" "this" {
-  #checkov:skip=CKV2_AWS_57:No automatic rotation: the writer password is set by Terraform (postgresql_role.password); rotate it by changing writer_password and applying, which updates the role and this secret together.
-  name                    = var.secret_name
-  description             = "libpq URL of ${local.writer_role}, read by the analytics worker (DB_SECRET_ARN)."
-  kms_key_id              = var.kms_key_arn
-  recovery_window_in_days = var.secret_recovery_window_in_days
-  tags                    = var.tags
-}
-
-resource "aws_secretsmanager_secret_version" "this" {
-  secret_id     = aws_secretsmanager_secret.this.id
-  secret_string = "postgresql://${postgresql_role.writer.name}:${urlencode(var.writer_password)}${local.url_tail}"
 }

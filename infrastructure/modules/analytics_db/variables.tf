@@ -8,22 +8,6 @@ variable "schema_name" {
   }
 }
 
-variable "db_host" {
-  description = "Host name of the shared database (output db_address of the shared root)."
-  type        = string
-}
-
-variable "db_port" {
-  description = "TCP port of the shared database."
-  type        = number
-  default     = 5432
-
-  validation {
-    condition     = var.db_port >= 1 && var.db_port <= 65535
-    error_message = "db_port must be between 1 and 65535."
-  }
-}
-
 variable "db_name" {
   description = "Database that holds the stage schemas."
   type        = string
@@ -32,39 +16,6 @@ variable "db_name" {
 variable "owner_role" {
   description = "Role that owns the schema and runs the migrations (the database admin); default privileges apply to objects it creates."
   type        = string
-}
-
-variable "sslmode" {
-  description = "libpq sslmode written into the database URLs: require, verify-ca or verify-full."
-  type        = string
-  default     = "require"
-
-  validation {
-    condition     = contains(["require", "verify-ca", "verify-full"], var.sslmode)
-    error_message = "sslmode must be require, verify-ca or verify-full (the server refuses plain connections)."
-  }
-}
-
-variable "writer_password" {
-  description = "Password of the writer role, 16..128 characters. Changing it updates the role (postgresql_role.password) and the secret."
-  type        = string
-  sensitive   = true
-
-  validation {
-    condition     = length(var.writer_password) >= 16 && length(var.writer_password) <= 128
-    error_message = "writer_password must be 16..128 characters."
-  }
-}
-
-variable "reader_password" {
-  description = "Password of the reader role, 16..128 characters. Changing it updates the role (postgresql_role.password)."
-  type        = string
-  sensitive   = true
-
-  validation {
-    condition     = length(var.reader_password) >= 16 && length(var.reader_password) <= 128
-    error_message = "reader_password must be 16..128 characters."
-  }
 }
 
 variable "writer_connection_limit" {
@@ -100,34 +51,20 @@ variable "reader_statement_timeout_ms" {
   }
 }
 
-variable "secret_name" {
-  description = "Name of the Secrets Manager secret that holds the writer's libpq URL."
+variable "reader_password_scram" {
+  description = "Password of the reader role as a SCRAM-SHA-256 verifier (SCRAM-SHA-256$4096:<salt>$<stored key>:<server key>), made from the password by `inv reader-password`; Postgres stores it as is, so the clear password is in no state, plan or database log. Changing it changes the role's password."
   type        = string
+  sensitive   = true
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9/_+=.@-]{1,512}$", var.secret_name))
-    error_message = "secret_name must be 1-512 characters of letters, digits and /_+=.@-."
+    condition     = can(regex("^SCRAM-SHA-256\\$[0-9]+:[A-Za-z0-9+/=]+\\$[A-Za-z0-9+/=]+:[A-Za-z0-9+/=]+$", var.reader_password_scram))
+    error_message = "reader_password_scram must be a SCRAM-SHA-256 verifier made by `inv reader-password` (SCRAM-SHA-256$4096:...), not a clear password."
   }
 }
 
-variable "kms_key_arn" {
-  description = "ARN of the KMS key that encrypts the secret; readers need kms:Decrypt on it."
-  type        = string
+variable "protected" {
+  description = "Whether Terraform refuses to drop the stage's schema (true for prod: lifecycle.prevent_destroy, DROP ... RESTRICT). false drops it with CASCADE when the stage is removed."
+  type        = bool
+  default     = false
 }
 
-variable "secret_recovery_window_in_days" {
-  description = "Days a deleted secret can still be restored: 0 (delete at once) or 7..30."
-  type        = number
-  default     = 7
-
-  validation {
-    condition     = var.secret_recovery_window_in_days == 0 || (var.secret_recovery_window_in_days >= 7 && var.secret_recovery_window_in_days <= 30)
-    error_message = "secret_recovery_window_in_days must be 0 or between 7 and 30."
-  }
-}
-
-variable "tags" {
-  description = "Tags added to the AWS resources of the module."
-  type        = map(string)
-  default     = {}
-}

@@ -1,11 +1,7 @@
 terraform {
-  required_version = ">= 1.10"
+  required_version = ">= 1.11"
 
   required_providers {
-    aws = {
-      source  = "hashicorp/aws"
-      version = "~> 6.0"
-    }
     postgresql = {
       source  = "cyrilgdn/postgresql"
       version = "~> 1.26"

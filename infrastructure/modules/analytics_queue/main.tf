@@ -4,6 +4,16 @@
 #
 #   topic --raw delivery--> queue --(max_receive_count)--> DLQ
 #   schedule --> consumer --(synchronous Invoke)--> worker --> Postgres
+#   (stream mode: queue --event source mapping, batches--> worker, no schedule)
+#
+# The worker runs in the database's VPC and signs in with RDS IAM
+# authentication (a token boto3 signs locally): it needs no secret and no
+# AWS API, so the VPC needs no NAT gateway and no endpoint. The consumer
+# stays outside the VPC (it calls SQS and Lambda).
+
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
 
 locals {
   queue_name    = "analytics_events_${var.stage}"
@@ -12,12 +22,32 @@ locals {
   worker_name   = "analytics_worker_${var.stage}"
   alerts_name   = "analytics_alerts_${var.stage}"
 
+  # The one database user the worker may sign in as (rds-db:connect).
+  db_user_arn = "arn:${data.aws_partition.current.partition}:rds-db:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:dbuser:${var.db_resource_id}/${var.db_user}"
+
+  # The contract with the worker's settings (functions/analytics_worker):
+  # DB_HOST set means IAM authentication; DB_SSLROOTCERT means verify-full.
+  worker_environment = merge(
+    {
+      DB_HOST   = var.db_host
+      DB_PORT   = tostring(var.db_port)
+      DB_NAME   = var.db_name
+      DB_USER   = var.db_user
+      DB_SCHEMA = var.db_schema
+    },
+    var.db_sslrootcert == null ? {} : { DB_SSLROOTCERT = var.db_sslrootcert },
+  )
+
   # A received message stays invisible for a whole consumer run plus one
   # worker call that may still be running, with margin: only then may it
   # be delivered again.
+  # In stream mode Lambda's poller holds a batch for up to the batching
+  # window plus the worker's retries: AWS asks for at least six times the
+  # function's timeout.
+  stream = var.delivery_mode == "stream"
   visibility_timeout_seconds = coalesce(
     var.visibility_timeout_seconds,
-    var.consumer_timeout * 2 + var.worker_timeout,
+    local.stream ? max(6 * var.worker_timeout, var.consumer_timeout * 2 + var.worker_timeout) : var.consumer_timeout * 2 + var.worker_timeout,
   )
 
   consumer_environment = merge(
@@ -65,6 +95,10 @@ resource "aws_sqs_queue" "this" {
     precondition {
       condition     = var.max_parallel_workers == null || var.worker_reserved_concurrency == -1 || var.worker_reserved_concurrency >= coalesce(var.max_parallel_workers, 1)
       error_message = "worker_reserved_concurrency must be at least max_parallel_workers (or -1), or the consumer's parallel worker calls get throttled."
+    }
+    precondition {
+      condition     = !local.stream || local.visibility_timeout_seconds >= 6 * var.worker_timeout
+      error_message = "In stream mode the queue's visibility timeout must be at least six times worker_timeout (AWS's rule for an SQS event source); raise visibility_timeout_seconds or leave it null to derive it."
     }
     precondition {
       condition     = var.worker_timeout < var.consumer_timeout
@@ -131,12 +165,10 @@ module "worker" {
   reserved_concurrent_executions = var.worker_reserved_concurrency
   kms_key_arn                    = var.kms_key_arn
   log_retention_days             = var.log_retention_days
+  vpc_subnet_ids                 = var.worker_subnet_ids
+  vpc_security_group_ids         = var.worker_security_group_ids
+  environment_variables          = local.worker_environment
   tags                           = var.tags
-
-  environment_variables = {
-    DB_SECRET_ARN = var.db_secret_arn
-    DB_SCHEMA     = var.db_schema
-  }
 }
 
 module "consumer" {
@@ -151,31 +183,77 @@ module "consumer" {
   reserved_concurrent_executions = var.consumer_reserved_concurrency
   kms_key_arn                    = var.kms_key_arn
   log_retention_days             = var.log_retention_days
-  schedule_expression            = var.schedule_expression
+  schedule_expression            = local.stream ? null : var.schedule_expression
   environment_variables          = local.consumer_environment
   tags                           = var.tags
 }
 
 data "aws_iam_policy_document" "worker" {
   statement {
-    sid       = "ReadTheDatabaseUrl"
+    sid       = "SignInAsTheWriterRole"
     effect    = "Allow"
-    actions   = ["secretsmanager:GetSecretValue"]
-    resources = [var.db_secret_arn]
+    actions   = ["rds-db:connect"]
+    resources = [local.db_user_arn]
   }
 
   statement {
-    sid       = "DecryptTheSecret"
+    sid       = "DecryptTheEnvironment"
     effect    = "Allow"
     actions   = ["kms:Decrypt"]
     resources = [var.kms_key_arn]
   }
+
+  # Stream mode: Lambda's poller (outside the VPC) reads the queue with the
+  # worker's role, and deletes what the worker did not report as failed.
+  dynamic "statement" {
+    for_each = local.stream ? [1] : []
+
+    content {
+      sid    = "PollTheQueue"
+      effect = "Allow"
+      actions = [
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+        "sqs:ChangeMessageVisibility",
+      ]
+      resources = [aws_sqs_queue.this.arn]
+    }
+  }
 }
 
 resource "aws_iam_role_policy" "worker" {
-  name   = "read-database-secret"
+  name   = "connect-to-database"
   role   = module.worker.role_name
   policy = data.aws_iam_policy_document.worker.json
+}
+
+# Stream mode: the queue feeds the worker directly, in batches of up to
+# stream_batch_size events gathered for up to the batching window; at most
+# stream_maximum_concurrency batches at once (each holds a database
+# connection). The worker answers which messages failed; only those return.
+resource "aws_lambda_event_source_mapping" "stream" {
+  count = local.stream ? 1 : 0
+
+  event_source_arn                   = aws_sqs_queue.this.arn
+  function_name                      = module.worker.function_arn
+  batch_size                         = var.stream_batch_size
+  maximum_batching_window_in_seconds = var.stream_batching_window_seconds
+  function_response_types            = ["ReportBatchItemFailures"]
+  enabled                            = true
+
+  scaling_config {
+    maximum_concurrency = var.stream_maximum_concurrency
+  }
+
+  depends_on = [aws_iam_role_policy.worker]
+
+  lifecycle {
+    precondition {
+      condition     = var.stream_batch_size <= 10 || var.stream_batching_window_seconds >= 1
+      error_message = "A stream_batch_size over 10 needs a stream_batching_window_seconds of at least 1 (an SQS event source rule)."
+    }
+  }
 }
 
 data "aws_iam_policy_document" "consumer" {

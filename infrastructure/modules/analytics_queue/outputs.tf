@@ -57,3 +57,8 @@ output "alerts_topic_arn" {
   description = "ARN of the alerts topic the alarms notify."
   value       = aws_sns_topic.alerts.arn
 }
+
+output "event_source_mapping_uuid" {
+  description = "UUID of the queue's event source mapping to the worker (stream mode), or null on the schedule."
+  value       = one(aws_lambda_event_source_mapping.stream[*].uuid)
+}

@@ -34,9 +34,71 @@ variable "kms_key_arn" {
   }
 }
 
-variable "db_secret_arn" {
-  description = "ARN of the Secrets Manager secret with the writer's libpq URL (module analytics_db); the worker may read only this secret."
+variable "db_host" {
+  description = "Host name of the database (the shared root's db_address); the worker's DB_HOST, which turns on RDS IAM authentication."
   type        = string
+}
+
+variable "db_port" {
+  description = "TCP port of the database, 1..65535 (the worker's DB_PORT)."
+  type        = number
+  default     = 5432
+
+  validation {
+    condition     = var.db_port >= 1 && var.db_port <= 65535
+    error_message = "db_port must be between 1 and 65535."
+  }
+}
+
+variable "db_name" {
+  description = "Database that holds the stage schemas (the worker's DB_NAME)."
+  type        = string
+}
+
+variable "db_user" {
+  description = "Database role the worker signs in as with an IAM token (analytics_<stage>_writer, a member of rds_iam; the worker's DB_USER). rds-db:connect is granted for this role only."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z_][a-z0-9_]{0,62}$", var.db_user))
+    error_message = "db_user must be a lower-case Postgres identifier."
+  }
+}
+
+variable "db_resource_id" {
+  description = "Resource ID of the RDS instance (db-..., the shared root's db_resource_id), the instance part of the rds-db:connect ARN."
+  type        = string
+
+  validation {
+    condition     = startswith(var.db_resource_id, "db-")
+    error_message = "db_resource_id must be an RDS resource ID (db-...), not the instance identifier."
+  }
+}
+
+variable "db_sslrootcert" {
+  description = "Optional path, inside the worker's zip or a layer, of the RDS CA bundle (the worker's DB_SSLROOTCERT): given, the worker verifies the server (sslmode verify-full); null only requires TLS."
+  type        = string
+  default     = null
+}
+
+variable "worker_subnet_ids" {
+  description = "Subnets (IDs) of the database's VPC where the worker's network interfaces go (the shared root's subnet_ids)."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.worker_subnet_ids) > 0
+    error_message = "worker_subnet_ids must name at least one subnet of the database's VPC."
+  }
+}
+
+variable "worker_security_group_ids" {
+  description = "Security groups (IDs) of the worker; the database's security group must admit one of them on its port (the shared root's worker_security_group_id)."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.worker_security_group_ids) > 0
+    error_message = "worker_security_group_ids must name the security group the database admits."
+  }
 }
 
 variable "db_schema" {
@@ -78,6 +140,50 @@ variable "schedule_expression" {
   validation {
     condition     = can(regex("^(rate\\((1 (minute|hour|day)|([2-9]|[1-9][0-9]+) (minutes|hours|days))\\)|cron\\(\\S+ \\S+ \\S+ \\S+ \\S+ \\S+\\))$", var.schedule_expression))
     error_message = "schedule_expression must be rate(1 minute), rate(N minutes|hours|days) with N >= 2, or cron(<6 fields>)."
+  }
+}
+
+variable "delivery_mode" {
+  description = "How the queue reaches the worker: \"schedule\" (the consumer drains it on schedule_expression and invokes the worker) or \"stream\" (an SQS event source mapping feeds the worker directly; no schedule)."
+  type        = string
+  default     = "schedule"
+
+  validation {
+    condition     = contains(["schedule", "stream"], var.delivery_mode)
+    error_message = "delivery_mode must be \"schedule\" or \"stream\"."
+  }
+}
+
+variable "stream_batch_size" {
+  description = "Stream mode: most messages (events) per worker call, 1..10000; keep a batch under Lambda's 6 MB payload limit (1000 events of up to 6 KB)."
+  type        = number
+  default     = 1000
+
+  validation {
+    condition     = var.stream_batch_size >= 1 && var.stream_batch_size <= 10000 && floor(var.stream_batch_size) == var.stream_batch_size
+    error_message = "stream_batch_size must be a whole number between 1 and 10000."
+  }
+}
+
+variable "stream_batching_window_seconds" {
+  description = "Stream mode: longest time in seconds the poller gathers a batch before calling the worker, 0..300 (at least 1 when stream_batch_size is over 10). The lag from publish to a stored row is about this."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.stream_batching_window_seconds >= 0 && var.stream_batching_window_seconds <= 300
+    error_message = "stream_batching_window_seconds must be between 0 and 300."
+  }
+}
+
+variable "stream_maximum_concurrency" {
+  description = "Stream mode: most worker calls at once from the queue, 2..20; each holds a database connection, so it stays well under the writer role's connection limit (20) and the small instance's capacity."
+  type        = number
+  default     = 4
+
+  validation {
+    condition     = var.stream_maximum_concurrency >= 2 && var.stream_maximum_concurrency <= 20 && floor(var.stream_maximum_concurrency) == var.stream_maximum_concurrency
+    error_message = "stream_maximum_concurrency must be a whole number between 2 (AWS's minimum) and 20 (the writer role's connection limit)."
   }
 }
 
@@ -126,24 +232,24 @@ variable "worker_memory_size" {
 }
 
 variable "consumer_reserved_concurrency" {
-  description = "Reserved concurrency of the consumer; 1 keeps scheduled runs from overlapping. -1 leaves it unreserved (accounts with a concurrency limit of 10 cannot reserve any)."
+  description = "Reserved concurrency of the consumer (1 would keep scheduled runs from overlapping); -1 (the default) leaves it unreserved. A new account's concurrency limit is 10 and AWS keeps 10 unreserved, so reserving any fails there until the quota is raised."
   type        = number
-  default     = 1
+  default     = -1
 
   validation {
-    condition     = var.consumer_reserved_concurrency >= -1 && var.consumer_reserved_concurrency <= 1000
-    error_message = "consumer_reserved_concurrency must be -1 (unreserved) or 0..1000."
+    condition     = var.consumer_reserved_concurrency == -1 || (var.consumer_reserved_concurrency >= 1 && var.consumer_reserved_concurrency <= 1000)
+    error_message = "consumer_reserved_concurrency must be -1 (unreserved; all a new account with a concurrency limit of 10 allows) or 1..1000 within your account's limit minus 10 (Service Quotas: Lambda concurrent executions)."
   }
 }
 
 variable "worker_reserved_concurrency" {
-  description = "Reserved concurrency of the worker, capping database connections; keep it >= max_parallel_workers. -1 leaves it unreserved."
+  description = "Reserved concurrency of the worker, capping its database connections (keep it >= max_parallel_workers); -1 (the default) leaves it unreserved. A new account's concurrency limit is 10 and AWS keeps 10 unreserved, so reserving any fails there until the quota is raised."
   type        = number
-  default     = 4
+  default     = -1
 
   validation {
-    condition     = var.worker_reserved_concurrency >= -1 && var.worker_reserved_concurrency <= 1000
-    error_message = "worker_reserved_concurrency must be -1 (unreserved) or 0..1000."
+    condition     = var.worker_reserved_concurrency == -1 || (var.worker_reserved_concurrency >= 1 && var.worker_reserved_concurrency <= 1000)
+    error_message = "worker_reserved_concurrency must be -1 (unreserved; all a new account with a concurrency limit of 10 allows) or 1..1000 within your account's limit minus 10 (Service Quotas: Lambda concurrent executions)."
   }
 }
 

@@ -54,8 +54,18 @@ resource "aws_iam_role_policy_attachment" "xray" {
   policy_arn = "arn:${data.aws_partition.current.partition}:iam::aws:policy/AWSXRayDaemonWriteAccess"
 }
 
+# In a VPC, Lambda manages the function's network interfaces with the
+# execution role; the AWS managed policy grants exactly the EC2 actions it
+# needs (they have no resource-level permissions).
+resource "aws_iam_role_policy_attachment" "vpc" {
+  count = var.vpc_subnet_ids == null ? 0 : 1
+
+  role       = aws_iam_role.this.name
+  policy_arn = "arn:${data.aws_partition.current.partition}:iam::aws:policy/service-role/AWSLambdaENIManagementAccess"
+}
+
 resource "aws_lambda_function" "this" {
-  #checkov:skip=CKV_AWS_117:No VPC by design: the database is reached over TLS from allow-listed CIDRs, and a VPC would need a NAT gateway (about $30/month) for SQS/Lambda/Secrets Manager access.
+  #checkov:skip=CKV_AWS_117:The VPC is the caller's choice (vpc_subnet_ids): the worker runs in the database's VPC; the consumer and collector only call AWS APIs and stay outside, where they need no NAT gateway (about $30/month) or interface endpoints.
   #checkov:skip=CKV_AWS_116:No Lambda DLQ: the consumer is re-run by its schedule and the worker is invoked synchronously; undelivered events stay in SQS and move to the SQS dead-letter queue after max_receive_count receives.
   #checkov:skip=CKV_AWS_272:No code signing: zips are built reproducibly by `inv build` from the repository and deployed by Terraform with source_code_hash; AWS Signer is out of scope for this small project.
   function_name                  = var.function_name
@@ -76,6 +86,15 @@ resource "aws_lambda_function" "this" {
     variables = var.environment_variables
   }
 
+  dynamic "vpc_config" {
+    for_each = var.vpc_subnet_ids == null ? [] : [1]
+
+    content {
+      subnet_ids         = var.vpc_subnet_ids
+      security_group_ids = var.vpc_security_group_ids
+    }
+  }
+
   logging_config {
     log_format = "Text"
     log_group  = aws_cloudwatch_log_group.this.name
@@ -87,6 +106,7 @@ resource "aws_lambda_function" "this" {
 
   depends_on = [
     aws_iam_role_policy.logs,
+    aws_iam_role_policy_attachment.vpc,
     aws_cloudwatch_log_group.this,
   ]
 }

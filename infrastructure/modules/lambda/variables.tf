@@ -75,14 +75,31 @@ variable "timeout" {
 }
 
 variable "reserved_concurrent_executions" {
-  description = "Concurrent executions reserved for (and capping) this function, 0..1000; -1 leaves it unreserved. An account must keep 10 unreserved, so new accounts with a limit of 10 need -1."
+  description = "Concurrent executions reserved for (and capping) this function, 1..1000; -1 (the default) leaves it unreserved. AWS keeps 10 of the account's limit unreserved, and a new account's limit is 10, so reserving any fails there (\"decreases UnreservedConcurrentExecution below its minimum value of 10\") until a Service Quotas increase."
   type        = number
   default     = -1
 
   validation {
-    condition     = var.reserved_concurrent_executions >= -1 && var.reserved_concurrent_executions <= 1000
-    error_message = "reserved_concurrent_executions must be -1 (unreserved) or 0..1000."
+    condition     = var.reserved_concurrent_executions == -1 || (var.reserved_concurrent_executions >= 1 && var.reserved_concurrent_executions <= 1000 && floor(var.reserved_concurrent_executions) == var.reserved_concurrent_executions)
+    error_message = "reserved_concurrent_executions must be -1 (unreserved; the only value a new account with a concurrency limit of 10 accepts) or a whole number 1..1000 within your account's limit minus 10 (Service Quotas: Lambda concurrent executions)."
   }
+}
+
+variable "vpc_subnet_ids" {
+  description = "Subnets (IDs) for the function's network interfaces; null (the default) runs it outside any VPC. In a VPC the function reaches only what its security groups and the subnets' routes allow (no AWS API without a NAT gateway or endpoints)."
+  type        = list(string)
+  default     = null
+
+  validation {
+    condition     = var.vpc_subnet_ids == null || length(coalesce(var.vpc_subnet_ids, [])) > 0
+    error_message = "vpc_subnet_ids must be null (no VPC) or name at least one subnet."
+  }
+}
+
+variable "vpc_security_group_ids" {
+  description = "Security groups (IDs) of the function's network interfaces; used only with vpc_subnet_ids."
+  type        = list(string)
+  default     = []
 }
 
 variable "environment_variables" {

@@ -23,21 +23,34 @@ output "admin_username" {
   value       = aws_db_instance.this.username
 }
 
-output "admin_password" {
-  description = "Master user password."
-  value       = var.admin_password
-  sensitive   = true
+output "db_resource_id" {
+  description = "Resource ID of the RDS instance (db-...), the part of rds-db:connect ARNs that names the instance."
+  value       = aws_db_instance.this.resource_id
 }
 
-output "admin_database_url" {
-  description = "libpq URL of the master user (TLS required)."
-  value       = "postgresql://${aws_db_instance.this.username}:${urlencode(var.admin_password)}@${aws_db_instance.this.address}:${aws_db_instance.this.port}/${aws_db_instance.this.db_name}?sslmode=require"
-  sensitive   = true
+output "db_publicly_accessible" {
+  description = "Whether the instance has a public address (true only when public_access_cidr_blocks is set)."
+  value       = aws_db_instance.this.publicly_accessible
 }
 
 output "security_group_id" {
   description = "ID of the database's security group."
   value       = aws_security_group.this.id
+}
+
+output "worker_security_group_id" {
+  description = "ID of the security group of the stage workers, the one the database admits on its port."
+  value       = aws_security_group.worker.id
+}
+
+output "subnet_ids" {
+  description = "IDs of the subnets of the database, where the workers' network interfaces go too."
+  value       = local.subnet_ids
+}
+
+output "vpc_id" {
+  description = "ID of the VPC of the database and the workers."
+  value       = data.aws_vpc.this.id
 }
 
 output "kms_key_arn" {

@@ -87,34 +87,63 @@ variable "admin_username" {
 }
 
 variable "admin_password" {
-  description = "Password of the master user, 16..128 printable characters without / \" @ or spaces (RDS rules). Change it here to rotate it."
+  description = "Password of the master user, 16..128 printable characters without / \" @ or spaces (RDS rules), not a placeholder. Ephemeral: sent to RDS (password_wo) only on create and when admin_password_version changes; never stored in the state or the plan."
   type        = string
   sensitive   = true
+  ephemeral   = true
 
   validation {
     condition     = length(var.admin_password) >= 16 && length(var.admin_password) <= 128 && !can(regex("[/\"@ ]", var.admin_password))
-    error_message = "admin_password must be 16..128 characters and must not contain /, \", @ or spaces."
+    error_message = "admin_password must be 16..128 characters and must not contain /, \", @ or spaces (RDS refuses them)."
+  }
+
+  validation {
+    condition     = !can(regex("(?i)(change.?me|placeholder|example|password|secret|xxxx)", var.admin_password)) && length(distinct(split("", var.admin_password))) >= 8
+    error_message = "admin_password looks like a placeholder or a weak password (it contains a word such as CHANGE-ME, example or password, or has fewer than 8 different characters): make one with `python3 -c \"import secrets; print(secrets.token_urlsafe(24))\"`."
   }
 }
 
-variable "allowed_cidr_blocks" {
-  description = "IPv4 CIDR blocks allowed to reach Postgres (operators, dashboards, and the Lambda functions' egress). Never 0.0.0.0/0."
-  type        = list(string)
+variable "admin_password_version" {
+  description = "Version of admin_password, a whole number >= 1: RDS receives the password only when this changes (raise it by one to rotate the password)."
+  type        = number
+  default     = 1
 
   validation {
-    condition     = alltrue([for cidr in var.allowed_cidr_blocks : can(cidrnetmask(cidr)) && !endswith(cidr, "/0")])
-    error_message = "allowed_cidr_blocks must hold valid IPv4 CIDR blocks (a.b.c.d/n) and none may be a /0 (the whole internet)."
+    condition     = var.admin_password_version >= 1 && floor(var.admin_password_version) == var.admin_password_version
+    error_message = "admin_password_version must be a whole number >= 1."
+  }
+}
+
+variable "public_access_cidr_blocks" {
+  description = "IPv4 CIDR blocks of people and BI tools allowed to reach Postgres from outside the VPC (e.g. an office /32). Empty (the default) keeps the database private: publicly_accessible follows this list. Never a /0."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for cidr in var.public_access_cidr_blocks : can(cidrnetmask(cidr)) && !endswith(cidr, "/0")])
+    error_message = "public_access_cidr_blocks must hold valid IPv4 CIDR blocks (a.b.c.d/n) and none may be a /0 (the whole internet)."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Days CloudWatch keeps the exported database logs; one of the values CloudWatch accepts (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)."
+  type        = number
+  default     = 365
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be one of the retention periods CloudWatch Logs accepts (e.g. 7, 30, 90, 365)."
   }
 }
 
 variable "vpc_id" {
-  description = "VPC of the database; null uses the account's default VPC."
+  description = "ID of the VPC of the database and the workers (vpc-...); null uses the account's default VPC (an account without one must give vpc_id and subnet_ids)."
   type        = string
   default     = null
 }
 
 variable "subnet_ids" {
-  description = "Subnets for the database subnet group (at least two availability zones); null uses every subnet of the VPC."
+  description = "Subnets of the database subnet group and of the workers' network interfaces (at least two availability zones; with public_access_cidr_blocks they need a route to an internet gateway); null uses every subnet of the VPC (the default VPC's are public)."
   type        = list(string)
   default     = null
 }

@@ -1,0 +1,37 @@
+"""The consumer handler's log line: one JSON record with the call's request id and cold start."""
+import json
+
+import pytest
+from consumer_fixtures import aws, queue_url, sqs  # noqa: F401 - fixtures
+
+from ops.functions import load_handler_module
+from ops.lambdas import LocalContext
+
+
+@pytest.fixture
+def handler(monkeypatch, queue_url):
+    """The consumer as a new container sees it, pointed at an empty queue."""
+    module = load_handler_module("analytics_consumer")
+    module.sqs_client.cache_clear()
+    module.lambda_client.cache_clear()
+    monkeypatch.setattr(module.log, "_calls_served", 0)
+    monkeypatch.setenv("SQS_URL", queue_url)
+    monkeypatch.setenv("WORKER_LAMBDA_ARN", "analytics_worker_test")
+    monkeypatch.setenv("RECEIVE_WAIT_SECONDS", "0")
+    yield module
+    module.sqs_client.cache_clear()
+    module.lambda_client.cache_clear()
+
+
+def test_each_run_logs_its_summary_with_request_id_and_cold_start(handler, capsys):
+    # GIVEN a new container WHEN the schedule calls it twice
+    first, second = LocalContext("analytics_consumer_test"), LocalContext("analytics_consumer_test")
+    handler.main({"source": "aws.events"}, first)
+    handler.main({"source": "aws.events"}, second)
+    # THEN each run is one JSON line with its own request id; only the first is a cold start
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(r["message"], r["service"], r["request_id"], r["cold_start"]) for r in lines] == [
+        ("analytics_consumer run finished", "analytics_consumer", first.aws_request_id, True),
+        ("analytics_consumer run finished", "analytics_consumer", second.aws_request_id, False),
+    ]
+    assert lines[0]["received"] == 0 and lines[0]["stopped_because"]
