@@ -13,6 +13,12 @@ FUNC_HELP = f"Function: {' or '.join(FUNCTIONS)}."
 ARCH_HELP = "Lambda architecture, x86_64 or arm64 (default: build.arch in invoke.yaml)."
 
 
+def _worker_packages():
+    from ops import environment
+
+    environment.require("analytics_worker")  # psycopg2 & co.: the local stack, migrations, in-process worker
+
+
 def _env(c, env):
     return env or c.config.get("env")
 
@@ -81,6 +87,8 @@ def invoke_(c, func, env=None, payload=None, local=False):
 
     func = _function(func)
     event = lambdas.parse_payload(payload)
+    if local or _env(c, env) == "local":
+        _worker_packages()
     stage = _stage(c, env)
     if stage.env == "local" and "endpoint_url" in stage.values:
         from ops import local_stack
@@ -194,6 +202,7 @@ def redrive(c, env=None, limit=0):
 )
 def migrate(c, env=None, revision="head"):
     """Upgrade the stage's database schema with alembic (admin role)."""
+    _worker_packages()
     from ops import database
 
     database.migrate(_stage(c, env), revision, out=sys.stdout)
@@ -254,6 +263,7 @@ def _local_settings(c):
 )
 def local(c, port=None, every=None, db_port=None, collector_port=None):
     """Run the whole pipeline on this machine (moto, embedded Postgres, scheduled consumer) until Ctrl-C."""
+    _worker_packages()
     import os
 
     from ops import local_stack
@@ -271,6 +281,7 @@ def local(c, port=None, every=None, db_port=None, collector_port=None):
 @task(help={"n": "How many valid events to publish (default: local.demo_events in invoke.yaml)."})
 def demo(c, n=None):
     """Start a throw-away local stack, publish N events (plus duplicates and invalid ones), drain, summarise."""
+    _worker_packages()
     import os
 
     from ops.local_stack import demo as demo_module
@@ -289,10 +300,12 @@ def demo(c, n=None):
         "report": "Where to write the JSON report (default: bench.report in invoke.yaml).",
         "dashboard_events": "Events generated for the dashboard figures (default: bench.dashboard_events, 1,000,000).",
         "only_dashboards": "Measure only the dashboard figures (views vs events, store rate with rollups).",
+        "check": "Exit 1 when a goal is not met (default); --no-check only reports.",
     }
 )
-def bench(c, rounds=None, arch=None, report=None, dashboard_events=None, only_dashboards=False):
+def bench(c, rounds=None, arch=None, report=None, dashboard_events=None, only_dashboards=False, check=True):
     """Benchmark store rate vs COPY, API calls per 1,000 events, invocations per million, zip sizes, imports, dashboards."""
+    _worker_packages()
     from ops.bench import report as bench_report
 
     settings = c.config.get("bench") or {}
@@ -303,10 +316,13 @@ def bench(c, rounds=None, arch=None, report=None, dashboard_events=None, only_da
     events = int(dashboard_events if dashboard_events is not None else settings.get("dashboard_events", 1_000_000))
     if events < 1000:
         raise Exit("--dashboard-events must be at least 1000.")
-    bench_report.run(
+    measured = bench_report.run(
         rounds, arch, runtime, report or settings.get("report", "reports/bench.json"),
         dashboard_events=events, only_dashboards=only_dashboards,
     )
+    missed = bench_report.unmet(measured)
+    if missed and check:
+        raise Exit(f"Benchmark goals not met: {'; '.join(missed)}. Rerun on a quiet machine, or `inv bench --no-check` to only report.", code=1)
 
 
 def _retention_settings(c):

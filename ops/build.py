@@ -109,12 +109,12 @@ def requirements(function, arch, runtime, lock_file=None):
     """
     lock_file = Path(lock_file or LOCK_FILE)
     if not lock_file.exists():
-        raise Exit(f"{lock_file} is missing: run `python3 -m pipenv lock`.")
+        raise Exit(f"{lock_file} is missing: run `pipenv lock`.")
     lock = json.loads(lock_file.read_text())
     if function not in lock:
         raise Exit(
             f"Pipfile.lock has no category {function!r}: add a [{function}] section to the Pipfile "
-            "and run `python3 -m pipenv lock`."
+            "and run `pipenv lock`."
         )
     version = python_version(runtime)
     environment = {

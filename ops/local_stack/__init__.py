@@ -48,7 +48,7 @@ def run(port, every, database_url=None, out=None, db_port=0, collector_port=None
             f"  consumer         every {every:g} s, worker in this process\n"
             f"{collector_lines(v)}"
             f"  written to       {stack_file()}\n"
-            "Try: python3 -m pipenv run inv publish-event --env local -n 50\n"
+            "Try (in the project environment, see the README): inv publish-event --env local -n 50\n"
             "Ctrl-C stops it.",
             file=out,
             flush=True,
