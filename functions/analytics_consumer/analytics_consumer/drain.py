@@ -15,6 +15,11 @@ from analytics_consumer.worker_invoke import acknowledged_counts
 
 QUEUE_EMPTY = "queue_empty"
 TIME_BUDGET = "time_budget"
+WORKER_UNAVAILABLE = "worker_unavailable"
+
+# The probe: an empty batch. The worker opens (or checks) its database connection and runs its
+# store transaction on no items, so it fails exactly when the worker cannot store.
+PROBE_BATCH: list[str] = []
 
 
 @dataclass
@@ -27,7 +32,8 @@ class Summary:
     worker_invocations: int = 0
     deleted: int = 0
     delete_failures: int = 0
-    released: int = 0  # received, but not sent to the worker for lack of time: made visible again
+    released: int = 0  # received but not acknowledged, made visible again (no time left, or the worker is down)
+    probes: int = 0  # empty worker calls that check the worker can store, before receiving and after a failure
     stopped_because: str = ""
 
     def as_dict(self) -> dict:
@@ -45,14 +51,28 @@ class _Run:
         self.sleep = sleep
         self.summary = Summary()
         self.in_flight: dict[Future, Batch] = {}
+        self.outage_error: str | None = None  # set when a probe failed: the worker cannot store
+
+    # -- is the worker able to store? ------------------------------------------
+    def worker_can_store(self) -> bool:
+        """One probe call (synchronous, so nothing more is received meanwhile); records the outage if it fails."""
+        if self.outage_error is not None:
+            return False
+        self.summary.probes += 1
+        try:
+            acknowledged_counts(self.invoke(PROBE_BATCH), 0)
+        except Exception as error:  # any failure: the worker cannot store now
+            self.outage_error = describe_error(error)
+            return False
+        return True
 
     # -- worker calls -------------------------------------------------------
     def dispatch(self, batch: Batch) -> bool:
-        """Start a worker call for the batch once a slot is free and if time allows; else release it."""
+        """Start a worker call for the batch once a slot is free, if time allows and the worker is up; else release it."""
         while len(self.in_flight) >= self.settings.max_parallel_workers:
             done, _ = wait(self.in_flight, return_when=FIRST_COMPLETED)
             self.settle(done)
-        if self.time_left_ms() < self.settings.worker_call_reserve_ms:
+        if self.outage_error is not None or self.time_left_ms() < self.settings.worker_call_reserve_ms:
             self.release(batch)
             return False
         self.summary.worker_invocations += 1
@@ -67,13 +87,7 @@ class _Run:
                 counts = acknowledged_counts(future.result(), len(batch))
             except Exception as error:  # any failure of the call: the batch stays in the queue
                 self.summary.failed_batches += 1
-                self.log(
-                    "ERROR",
-                    "worker call failed; its messages stay in the queue",
-                    events=len(batch),
-                    first_message_id=batch.messages[0].get("MessageId"),
-                    error=describe_error(error),
-                )
+                self.after_failure(batch, error)
                 continue
             self.summary.stored += counts["stored"]
             self.summary.duplicates += counts["duplicates"]
@@ -90,6 +104,22 @@ class _Run:
                     count=not_deleted,
                     error=last_error,
                 )
+
+    def after_failure(self, batch: Batch, error: Exception) -> None:
+        """A failed batch: if the worker still stores (probe), it may be poison: leave it to come back after the
+        visibility timeout (and to reach the DLQ if it keeps failing). If the worker cannot store, release it:
+        an outage must not use up its receives."""
+        # With no time left for a probe the run is over anyway: release the batch (it cannot tell which case).
+        if self.time_left_ms() >= self.settings.worker_call_reserve_ms and self.worker_can_store():
+            self.log(
+                "ERROR",
+                "worker call failed while the worker can store; its messages stay in the queue",
+                events=len(batch),
+                first_message_id=batch.messages[0].get("MessageId"),
+                error=describe_error(error),
+            )
+            return
+        self.release(batch)
 
     def settle_finished(self) -> None:
         self.settle([future for future in self.in_flight if future.done()])
@@ -117,9 +147,16 @@ class _Run:
         builder = BatchBuilder(self.settings.max_batch_events, self.settings.max_batch_bytes)
         # A receive is worth making only if a worker call can still follow it.
         receive_reserve_ms = self.settings.worker_call_reserve_ms + self.settings.receive_wait_seconds * 1000
+        if self.time_left_ms() < receive_reserve_ms:
+            self.summary.stopped_because = TIME_BUDGET
+            return self.summary
+        if not self.worker_can_store():  # before the first receive: an outage costs no message a receive
+            return self.stopped_by_outage()
         try:
             while True:
                 self.settle_finished()
+                if self.outage_error is not None:
+                    break
                 if self.time_left_ms() < receive_reserve_ms:
                     self.summary.stopped_because = TIME_BUDGET
                     break
@@ -138,10 +175,24 @@ class _Run:
                     break
             partial = builder.flush()
             if partial is not None and not self.dispatch(partial):
-                self.summary.stopped_because = TIME_BUDGET
+                self.summary.stopped_because = self.summary.stopped_because or TIME_BUDGET
         finally:
             # Even when a receive raised: account for the calls already made, so acknowledged work is deleted.
             self.settle_all()
+        if self.outage_error is not None:
+            return self.stopped_by_outage()
+        return self.summary
+
+    def stopped_by_outage(self) -> Summary:
+        self.summary.stopped_because = WORKER_UNAVAILABLE
+        self.log(
+            "ERROR",
+            "the worker cannot store (database or worker down): run stopped, held messages released, "
+            "the next run tries again",
+            released=self.summary.released,
+            received=self.summary.received,
+            error=self.outage_error,
+        )
         return self.summary
 
 
