@@ -272,13 +272,29 @@ def demo(c, n=None):
         "rounds": "Rounds per store-rate figure; the median of the paired ratios is reported (default: bench.rounds).",
         "arch": ARCH_HELP,
         "report": "Where to write the JSON report (default: bench.report in invoke.yaml).",
+        "throughput": "Instead: the consumer's events/s against moto's SQS with latency injected per call "
+                      "(settings: bench.throughput in invoke.yaml).",
+        "latencies": "With --throughput: milliseconds per SQS call, comma-separated (default: bench.throughput.latencies_ms).",
+        "events": "With --throughput: messages in the queue per measurement (default: bench.throughput.events).",
     }
 )
-def bench(c, rounds=None, arch=None, report=None):
+def bench(c, rounds=None, arch=None, report=None, throughput=False, latencies=None, events=None):
     """Benchmark store rate vs COPY, API calls per 1,000 events, invocations per million, zip sizes, imports."""
     from ops.bench import report as bench_report
 
     settings = c.config.get("bench") or {}
+    if throughput:
+        from ops.bench import throughput as throughput_bench
+
+        options = dict(settings.get("throughput") or {})
+        try:
+            latencies_ms = [float(value) for value in str(latencies or options.pop("latencies_ms")).split(",")]
+        except ValueError:
+            raise Exit(f"--latencies={latencies!r}: give milliseconds per SQS call, comma-separated, e.g. 5,10,20.")
+        options.pop("latencies_ms", None)
+        options["events"] = int(events or options["events"])
+        throughput_bench.run(latencies_ms, **options)
+        return
     arch, runtime = _build_settings(c, arch)
     rounds = int(rounds if rounds is not None else settings.get("rounds", 9))
     if rounds < 3:
