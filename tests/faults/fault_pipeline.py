@@ -16,7 +16,10 @@ from ops.local_stack.stack import InProcessWorker
 
 REGION = "eu-central-1"
 MAX_RECEIVE_COUNT = 5  # the Terraform default of analytics_queue
-VISIBILITY_SECONDS = 2
+# Short, so failed batches come back within a test; long enough that a run never holds a message past it on a
+# busy machine (in AWS the visibility timeout exceeds the consumer's timeout, so a run never sees its own
+# messages again).
+VISIBILITY_SECONDS = 8
 
 
 @dataclass
@@ -92,7 +95,7 @@ class Queues:
 
 
 SETTINGS = dict(worker_function="analytics_worker_faults", worker_timeout_seconds=1, max_batch_events=250,
-                max_parallel_workers=4, receive_wait_seconds=0)
+                max_parallel_workers=4, receive_wait_seconds=0, sqs_streams=2)
 
 
 class Worker(InProcessWorker):

@@ -67,6 +67,7 @@ class _Run:
         self.summary = Summary()
         self.in_flight: dict[Future, Batch] = {}
         self.deletes: list[Future] = []
+        self.to_release: list[dict] = []
         self.last_delete_error = None
         self.outage_error: str | None = None  # set when a probe failed: the worker cannot store
         # A receive is worth making only if a worker call can still follow it.
@@ -214,6 +215,12 @@ class _Run:
         self.deletes = remaining
 
     def release(self, messages: list[dict]) -> None:
+        """Release the messages once the receive streams have stopped: released now, one of them could be
+        received again by a stream in this very run (a second receive of one message in one run)."""
+        self.to_release.extend(messages)
+
+    def release_held(self) -> None:
+        messages, self.to_release = self.to_release, []
         if messages:
             self.summary.released += release_messages(self.sqs, self.settings.queue_url, messages)
 
@@ -244,6 +251,7 @@ class _Run:
                 stream.join()
             self.release_buffered()
             self.settle_all()
+            self.release_held()
             self.collect_deletes(only_done=False)
         if self.receive_errors:
             raise self.receive_errors[0]
