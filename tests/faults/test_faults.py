@@ -227,3 +227,16 @@ def test_consumer_running_out_of_time_mid_run(postgres, queues):
     run_until_empty(queues, worker, log)
     redrive_and_drain(queues, worker, log)
     assert_nothing_lost(postgres, workload, queues)
+
+
+def test_the_workers_probe_fails_exactly_while_the_database_is_down(postgres):
+    # GIVEN the worker (its store code and reusable connection), which has stored before
+    worker = Worker(postgres.url, SCHEMA)
+    assert worker([]) == {"processed": 0, "stored": 0, "duplicates": 0, "rejected": 0}
+    # WHEN the database goes down, THEN the probe (an empty batch) fails: it reaches the database
+    postgres.stop()
+    with pytest.raises(Exception):
+        worker([])
+    # AND WHEN it is back, the probe passes again (the connection is reopened)
+    postgres.start()
+    assert worker([]) == {"processed": 0, "stored": 0, "duplicates": 0, "rejected": 0}
