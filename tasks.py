@@ -13,6 +13,12 @@ FUNC_HELP = f"Function: {' or '.join(FUNCTIONS)}."
 ARCH_HELP = "Lambda architecture, x86_64 or arm64 (default: build.arch in invoke.yaml)."
 
 
+def _worker_packages():
+    from ops import environment
+
+    environment.require("analytics_worker")  # psycopg2 & co.: the local stack, migrations, in-process worker
+
+
 def _env(c, env):
     return env or c.config.get("env")
 
@@ -60,7 +66,7 @@ def build(c, func=None, arch=None):
         print(artifact.describe())
 
 
-@task(help={"func": "Run only the tests of this function (analytics_worker, analytics_consumer)."})
+@task(help={"func": f"Run only the tests of this function. {FUNC_HELP}"})
 def test(c, func=None):
     """Run the test suite (all of it, or one function's tests)."""
     testing.run_tests(c, func)
@@ -81,6 +87,8 @@ def invoke_(c, func, env=None, payload=None, local=False):
 
     func = _function(func)
     event = lambdas.parse_payload(payload)
+    if local or _env(c, env) == "local":
+        _worker_packages()
     stage = _stage(c, env)
     if stage.env == "local" and "endpoint_url" in stage.values:
         from ops import local_stack
@@ -194,6 +202,7 @@ def redrive(c, env=None, limit=0):
 )
 def migrate(c, env=None, revision="head"):
     """Upgrade the stage's database schema with alembic (admin role)."""
+    _worker_packages()
     from ops import database
 
     database.migrate(_stage(c, env), revision, out=sys.stdout)
@@ -248,10 +257,13 @@ def _local_settings(c):
     help={
         "port": "Port of the moto server on 127.0.0.1 (default: local.port in invoke.yaml).",
         "every": "Seconds between consumer runs (default: local.every in invoke.yaml).",
+        "db_port": "TCP port of the embedded Postgres on 127.0.0.1 (default: local.db_port in invoke.yaml; 0: a free one).",
+        "collector_port": "Port of the HTTP collector on 127.0.0.1, 0 for a free one (default: local.collector_port).",
     }
 )
-def local(c, port=None, every=None):
+def local(c, port=None, every=None, db_port=None, collector_port=None):
     """Run the whole pipeline on this machine (moto, embedded Postgres, scheduled consumer) until Ctrl-C."""
+    _worker_packages()
     import os
 
     from ops import local_stack
@@ -261,12 +273,15 @@ def local(c, port=None, every=None):
         port=int(port if port is not None else settings.get("port", 4566)),
         every=float(every if every is not None else settings.get("every", 10)),
         database_url=os.environ.get("DATABASE_URL") or None,
+        db_port=int(db_port if db_port is not None else settings.get("db_port", 0)),
+        collector_port=int(collector_port if collector_port is not None else settings.get("collector_port", 0)),
     )
 
 
 @task(help={"n": "How many valid events to publish (default: local.demo_events in invoke.yaml)."})
 def demo(c, n=None):
     """Start a throw-away local stack, publish N events (plus duplicates and invalid ones), drain, summarise."""
+    _worker_packages()
     import os
 
     from ops.local_stack import demo as demo_module
@@ -283,18 +298,104 @@ def demo(c, n=None):
         "rounds": "Rounds per store-rate figure; the median of the paired ratios is reported (default: bench.rounds).",
         "arch": ARCH_HELP,
         "report": "Where to write the JSON report (default: bench.report in invoke.yaml).",
+        "dashboard_events": "Events generated for the dashboard figures (default: bench.dashboard_events, 1,000,000).",
+        "only_dashboards": "Measure only the dashboard figures (views vs events, store rate with rollups).",
+        "check": "Exit 1 when a goal is not met (default); --no-check only reports.",
+        "throughput": "Instead: the consumer's events/s against moto's SQS with latency injected per call "
+                      "(settings: bench.throughput in invoke.yaml).",
+        "latencies": "With --throughput: milliseconds per SQS call, comma-separated (default: bench.throughput.latencies_ms).",
+        "events": "With --throughput: messages in the queue per measurement (default: bench.throughput.events).",
     }
 )
-def bench(c, rounds=None, arch=None, report=None):
-    """Benchmark store rate vs COPY, API calls per 1,000 events, invocations per million, zip sizes, imports."""
+def bench(c, rounds=None, arch=None, report=None, dashboard_events=None, only_dashboards=False, check=True,
+          throughput=False, latencies=None, events=None):
+    """Benchmark store rate vs COPY, API calls, zip sizes, imports, dashboards; or (--throughput) the consumer's rate."""
+    _worker_packages()
     from ops.bench import report as bench_report
 
     settings = c.config.get("bench") or {}
+    if throughput:
+        from ops.bench import throughput as throughput_bench
+
+        options = dict(settings.get("throughput") or {})
+        try:
+            latencies_ms = [float(value) for value in str(latencies or options.pop("latencies_ms")).split(",")]
+        except ValueError:
+            raise Exit(f"--latencies={latencies!r}: give milliseconds per SQS call, comma-separated, e.g. 5,10,20.")
+        options.pop("latencies_ms", None)
+        options["events"] = int(events or options["events"])
+        throughput_bench.run(latencies_ms, **options)
+        return
     arch, runtime = _build_settings(c, arch)
     rounds = int(rounds if rounds is not None else settings.get("rounds", 9))
     if rounds < 3:
         raise Exit("--rounds must be at least 3: the report is a median of paired rounds.")
-    bench_report.run(rounds, arch, runtime, report or settings.get("report", "reports/bench.json"))
+    dashboard_events = int(dashboard_events if dashboard_events is not None else settings.get("dashboard_events", 1_000_000))
+    if dashboard_events < 1000:
+        raise Exit("--dashboard-events must be at least 1000.")
+    measured = bench_report.run(
+        rounds, arch, runtime, report or settings.get("report", "reports/bench.json"),
+        dashboard_events=dashboard_events, only_dashboards=only_dashboards,
+    )
+    missed = bench_report.unmet(measured)
+    if missed and check:
+        raise Exit(f"Benchmark goals not met: {'; '.join(missed)}. Rerun on a quiet machine, or `inv bench --no-check` to only report.", code=1)
+
+
+def _retention_settings(c):
+    settings = c.config.get("retention") or {}
+    return int(settings.get("batch_size", 5000)), list(settings.get("confirm_stages", ["prod"]))
+
+
+@task(
+    name="forget-user",
+    help={
+        "user_id": "The user_id whose events and readable rejected items are deleted.",
+        "env": ENV_HELP,
+        "yes": "Do not ask for confirmation on the stages that need it (retention.confirm_stages: prod).",
+    },
+)
+def forget_user(c, user_id, env=None, yes=False):
+    """Erase a user: delete their events and rejected items, correcting the rollups (admin role)."""
+    from ops import retention
+
+    stage = _stage(c, env)
+    batch_size, confirm_stages = _retention_settings(c)
+    retention.confirm(stage.env, confirm_stages, yes)
+    retention.forget_user(stage.database_url("admin"), stage.get("schema"), user_id, batch_size)
+
+
+@task(
+    help={
+        "before": "Delete events from before this day (YYYY-MM-DD, in the rollups' time zone) and rejections received before it.",
+        "env": ENV_HELP,
+        "yes": "Do not ask for confirmation on the stages that need it (retention.confirm_stages: prod).",
+    },
+)
+def prune(c, before, env=None, yes=False):
+    """Delete old events in bounded batches, correcting the rollups (admin role)."""
+    from ops import retention
+
+    day = retention.parse_date(before)
+    stage = _stage(c, env)
+    batch_size, confirm_stages = _retention_settings(c)
+    retention.confirm(stage.env, confirm_stages, yes)
+    retention.prune(stage.database_url("admin"), stage.get("schema"), day, batch_size)
+
+
+@task(
+    name="rollups-rebuild",
+    help={
+        "env": ENV_HELP,
+        "time_zone": "Cut days in this zone from now on, e.g. UTC, Europe/Berlin, Asia/Kolkata (default: keep the stage's).",
+    },
+)
+def rollups_rebuild(c, env=None, time_zone=None):
+    """Rebuild the dashboard rollups from the stored events (optionally in another time zone)."""
+    from ops import retention
+
+    stage = _stage(c, env)
+    retention.set_time_zone(stage.database_url("admin"), stage.get("schema"), time_zone)
 
 
 @task(help={"check": "Only report READMEs whose tables are out of date (exit 1 if any), without writing."})

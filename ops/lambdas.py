@@ -98,8 +98,10 @@ class LocalContext:
 def local_environment(function, stage):
     """The environment variables the deployed function would get, from the stage's outputs."""
     if function == "analytics_worker":
-        if stage.env == "local":  # the local stack has just the admin URL
-            return {"DB_URL": stage.database_url("admin"), "DB_SCHEMA": stage.get("schema")}
+        if stage.env == "local":
+            # The local stack's worker writes as the stage's writer role (INSERT only); an older outputs file has only the admin URL.
+            role = "writer" if stage.values.get("writer_database_url") else "admin"
+            return {"DB_URL": stage.database_url(role), "DB_SCHEMA": stage.get("schema")}
         # Deployed stages: what the deployed worker gets (RDS IAM auth as the writer role; it signs its own token).
         return {
             "DB_HOST": stage.get("db_address"), "DB_PORT": str(stage.get("db_port")), "DB_NAME": stage.get("db_name"),
@@ -107,6 +109,8 @@ def local_environment(function, stage):
         }
     if function == "analytics_consumer":
         return {"SQS_URL": stage.get("queue_url"), "WORKER_LAMBDA_ARN": stage.function_name("analytics_worker")}
+    if function == "analytics_collector":  # the payload is a function-URL / HTTP API event
+        return {"TOPIC_ARN": stage.get("topic_arn"), "WRITE_KEYS_PARAMETER": stage.get("collector_write_keys_parameter")}
     raise Exit(f"No local settings for {function!r}.")
 
 

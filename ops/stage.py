@@ -41,7 +41,11 @@ SENSITIVE = frozenset(
     {"admin_database_url", "writer_database_url", "reader_database_url", "publisher_secret_access_key"}
 )
 # The output that names each function's deployed name.
-FUNCTION_OUTPUT = {"analytics_consumer": "consumer_function_name", "analytics_worker": "worker_function_name"}
+FUNCTION_OUTPUT = {
+    "analytics_collector": "collector_function_name",
+    "analytics_consumer": "consumer_function_name",
+    "analytics_worker": "worker_function_name",
+}
 ROLES = ("admin", "writer", "reader")
 # The output naming each role's database user in a deployed stage.
 ROLE_USER_OUTPUT = {"admin": "admin_username", "writer": "writer_role", "reader": "reader_role"}
@@ -220,10 +224,7 @@ def terraform_outputs(root_name, required=True):
     if result.returncode != 0:
         if not required:
             return None
-        raise Exit(
-            f"`terraform -chdir=infrastructure/{root_name} output -json` failed:\n{result.stderr.strip()}\n"
-            f"Run `terraform -chdir=infrastructure/{root_name} init` (it needs access to the state)."
-        )
+        raise Exit(output_failed(root_name, result.stderr))
     try:
         document = json.loads(result.stdout or "{}")
         values, sensitive = parse_outputs(document)
@@ -238,6 +239,32 @@ def terraform_outputs(root_name, required=True):
             f"terraform -chdir=infrastructure/{root_name} apply`."
         )
     return Stage(root_name, values, sensitive, source=f"terraform -chdir=infrastructure/{root_name} output -json")
+
+
+CREDENTIAL_SIGNS = ("credential", "expiredtoken", "accessdenied", "invalidaccesskeyid", "signaturedoesnotmatch", "403")
+
+
+def output_failed(root_name, stderr):
+    """Two lines for a failed `terraform output`: what is wrong and what to do; Terraform's text when verbose."""
+    chdir = f"terraform -chdir=infrastructure/{root_name}"
+    text = stderr.lower()
+    if "init" in text and ("backend" in text or "not initialized" in text or "terraform init" in text):
+        message = (
+            f"Stage {root_name!r} has no Terraform state on this machine (infrastructure/{root_name} is not initialised). "
+            f"Run `{chdir} init -backend-config=\"bucket=<state bucket>\" -backend-config=\"region=<region>\"` "
+            f"with AWS credentials, or set {OUTPUTS_FILE_VARIABLE} to a saved `terraform output -json`."
+        )
+    elif any(sign in text for sign in CREDENTIAL_SIGNS):
+        message = (
+            f"Stage {root_name!r}: Terraform could not read the state with the current AWS credentials. "
+            "Set AWS_PROFILE (or AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY) to an identity that may read the state bucket."
+        )
+    else:
+        first = next((line.strip(" │╷╵") for line in stderr.splitlines() if line.strip(" │╷╵").startswith("Error")), "")
+        message = f"`{chdir} output -json` failed{': ' + first if first else ''}. Check `{chdir} init` and access to the state."
+    from ops import verbose
+
+    return message + verbose.detail(stderr, "Terraform's full output")
 
 
 def load(env):

@@ -143,3 +143,35 @@ variable "publisher_pgp_key" {
   type        = string
   default     = null
 }
+
+variable "collector_write_keys" {
+  description = "Public write keys of the apps that POST events to the stage's collector, {\"<key>\" = \"<app name>\"}; each key 8-128 letters, digits, '-' or '_'. {} (the default) refuses every request with 401. Ephemeral: give it on every plan/apply (terraform.tfvars or TF_VAR_collector_write_keys); it is stored write-only in SSM, never in the state."
+  type        = map(string)
+  default     = {}
+  sensitive   = true
+  ephemeral   = true
+}
+
+variable "collector_write_keys_version" {
+  description = "Bump (1, 2, ...) whenever collector_write_keys changes, so that Terraform stores the new keys."
+  type        = number
+  default     = 1
+}
+
+variable "collector_cors_origins" {
+  description = "Origins of the pages that may send events to the collector, e.g. [\"https://www.example.com\"]; [\"*\"] for any."
+  type        = list(string)
+  default     = []
+}
+
+variable "collector_throttling_rate_limit" {
+  description = "Requests per second the collector's API lets through on average (excess gets 429), 1..10000."
+  type        = number
+  default     = 50
+}
+
+variable "collector_throttling_burst_limit" {
+  description = "Requests the collector's API lets through at once above the rate, 1..5000."
+  type        = number
+  default     = 100
+}

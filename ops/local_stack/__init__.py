@@ -10,7 +10,18 @@ from invoke import Exit
 from ops.local_stack.stack import CREDENTIALS, LocalStack, stack_file
 
 
-def run(port, every, database_url=None, out=None):
+def connection_lines(values):
+    """How a BI tool reaches the stack's database as the read-only reader (also shown by `inv outputs --env local`)."""
+    v = values
+    return (
+        f"  dashboards       host {v['dashboard_host']}  port {v['dashboard_port']}  database {v['dashboard_database']}  "
+        f"user {v['dashboard_user']}  password {v['dashboard_password']}   (read-only, schema {v['schema']})\n"
+        f"                   psql \"host={v['dashboard_host']} port={v['dashboard_port']} dbname={v['dashboard_database']} "
+        f"user={v['dashboard_user']} password={v['dashboard_password']}\"\n"
+    )
+
+
+def run(port, every, database_url=None, out=None, db_port=0, collector_port=None):
     """Start the stack, print how to reach it, drain on a schedule until SIGINT/SIGTERM, then stop it all."""
     out = out or sys.stdout
     if every <= 0:
@@ -21,7 +32,7 @@ def run(port, every, database_url=None, out=None):
         stop.set()
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    stack = LocalStack(port=port, database_url=database_url, out=out)
+    stack = LocalStack(port=port, database_url=database_url, out=out, db_port=db_port, collector_port=collector_port)
     try:
         stack.start()
         v = stack.values
@@ -31,11 +42,13 @@ def run(port, every, database_url=None, out=None):
             f"  region           {v['region']}\n"
             f"  topic ARN        {v['topic_arn']}\n"
             f"  queue            {v['queue_url']}  (DLQ {v['dlq_url']})\n"
-            f"  database         psql '{v['admin_database_url']}'   (schema {v['schema']})\n"
-            f"  dashboards       {v['reader_database_url']}   (read-only)\n"
+            f"  database         psql '{v['admin_database_url']}'   (admin; schema {v['schema']})\n"
+            f"  worker           stores as {v['dashboard_user'].replace('_reader', '_writer')} (INSERT only)\n"
+            + connection_lines(v) +
             f"  consumer         every {every:g} s, worker in this process\n"
+            f"{collector_lines(v)}"
             f"  written to       {stack_file()}\n"
-            "Try: python3 -m pipenv run inv publish-event --env local -n 50\n"
+            "Try (in the project environment, see the README): inv publish-event --env local -n 50\n"
             "Ctrl-C stops it.",
             file=out,
             flush=True,
@@ -51,6 +64,16 @@ def run(port, every, database_url=None, out=None):
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     print("stopped: moto server, Postgres; stack file removed.", file=out, flush=True)
+
+
+def collector_lines(values):
+    if "collector_url" not in values:
+        return ""
+    url = values["collector_url"]
+    return (
+        f"  collector        POST {url}/v1/events   write key {values['collector_write_key']}\n"
+        f"  demo page        {url}/demo.html\n"
+    )
 
 
 def _alive(pid):
@@ -98,11 +121,16 @@ def invoke(function, stage, payload, out=None):
     out = out or sys.stdout
     if function == "analytics_worker":
         return lambdas.invoke_local(function, stage, payload, out=out)
+    if function == "analytics_collector":
+        raise Exit(
+            f"The local collector is an HTTP server: POST events to {stage.values.get('collector_url', '<collector_url>')}/v1/events"
+            f"?key={stage.values.get('collector_write_key', '<key>')} (`inv outputs --env local` shows both)."
+        )
     from ops.local_stack.stack import InProcessWorker
 
     stack = LocalStack(named=False, out=sys.stderr)
     stack.values = dict(stage.values)
-    stack.worker = InProcessWorker(stage.database_url("admin"), stage.get("schema"), stack.settings().max_parallel_workers)
+    stack.worker = InProcessWorker(stage.database_url("writer"), stage.get("schema"), stack.settings().max_parallel_workers)
     try:
         summary = stack.drain_once(log=lambda level, message, **fields: print(json.dumps({"level": level, "message": message, **fields}, default=str), file=sys.stderr))
     finally:

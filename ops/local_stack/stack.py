@@ -1,10 +1,12 @@
 """The local stack: moto server (SNS, SQS) + Postgres + the consumer on a schedule, in one process.
 
 `LocalStack` starts moto in server mode on 127.0.0.1, an embedded Postgres (`pgserver`, data
-under `.local/pgdata`) unless a `database_url` is given, runs the migrations, creates the topic,
+under `.local/pgdata`, serving TCP on 127.0.0.1 with passwords: postgres.py) unless a
+`database_url` is given, makes the stage's writer and reader roles (roles.py), runs the
+migrations as admin, creates the topic,
 queue, DLQ, redrive policy and subscription with the names and settings of the Terraform code
 (ops/local_stack/terraform.py), and drains the queue into the worker, which runs in this
-process through the consumer's seam. `inv local` runs it until Ctrl-C; `inv demo` uses a
+process through the consumer's seam and stores as the INSERT-only writer. `inv local` runs it until Ctrl-C; `inv demo` uses a
 throw-away one.
 """
 import contextlib
@@ -23,14 +25,14 @@ from invoke import Exit
 
 from ops import migrations
 from ops.functions import ROOT, load_handler_module
+from ops.local_stack import postgres, roles
+from ops.local_stack.collector_server import LOCAL_WRITE_KEY, CollectorServer
 from ops.local_stack.moto_sqs import apply_quick_sqs
 from ops.local_stack.terraform import stack_spec
-from ops.stage import with_credentials
 
 LOCAL_DIR_VARIABLE = "ANALYTICS_LOCAL_DIR"  # tests run a stack elsewhere than .local/
 REGION = "eu-central-1"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
-READER_ROLE = "analytics_reader_local"
 
 
 def local_dir():
@@ -92,9 +94,15 @@ class InProcessWorker:
 
 
 class LocalStack:
-    def __init__(self, port=0, database_url=None, data_dir=None, named=True, out=None, region=REGION, max_batch_events=None):
-        """`named`: the one stack of this checkout (lock, `.local/stack.json`); else a throw-away one (demo)."""
+    def __init__(self, port=0, database_url=None, data_dir=None, named=True, out=None, region=REGION, max_batch_events=None,
+                 db_port=0, collector_port=None):
+        """`named`: the one stack of this checkout (lock, `.local/stack.json`); else a throw-away one (demo).
+
+        `db_port`: TCP port of the embedded Postgres on 127.0.0.1 (0: a free one).
+        `collector_port`: port of the HTTP collector on 127.0.0.1 (0: a free one; None: no collector).
+        """
         self.port = port
+        self.db_port = db_port
         self.database_url = database_url
         self.data_dir = Path(data_dir) if data_dir else local_dir()
         self.named = named
@@ -102,8 +110,10 @@ class LocalStack:
         self.region = region
         self.spec = stack_spec()
         self.max_batch_events = max_batch_events  # None: the consumer's default
+        self.collector_port, self.collector = collector_port, None
         self.values = {}
         self._lock_file = self._moto = self._postgres = self.worker = self._undo_patch = None
+        self.endpoints = {}
         self._drain_lock = threading.Lock()
 
     # ---- start ---------------------------------------------------------------------------
@@ -118,7 +128,10 @@ class LocalStack:
             self._start_postgres()
             self._migrate()
             self._create_messaging()
-            self.worker = InProcessWorker(self.values["admin_database_url"], self.spec.schema, self.settings().max_parallel_workers)
+            if self.collector_port is not None:
+                self.collector = CollectorServer(self.values["topic_arn"], self.client("sns"), self.collector_port, out=self.out).start()
+                self.values.update(collector_url=self.collector.url, collector_write_key=LOCAL_WRITE_KEY)
+            self.worker = InProcessWorker(self.values["writer_database_url"], self.spec.schema, self.settings().max_parallel_workers)
             if self.named:
                 path = stack_file()
                 path.write_text(json.dumps(self.values, indent=2) + "\n")
@@ -161,44 +174,37 @@ class LocalStack:
     def _start_postgres(self):
         if self.database_url:
             self.say("using the Postgres server of DATABASE_URL")
-            admin = reader = self.database_url
+            admin, tcp_port = self.database_url, None
         else:
-            import warnings
-
-            warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")  # platformdirs inside pgserver
-            import pgserver
-
             pgdata = self.data_dir / "pgdata"
-            self.say(f"starting the embedded Postgres (data in {pgdata}) ...")
-            self._postgres = pgserver.get_server(pgdata, cleanup_mode="stop")
-            admin = self._postgres.get_uri()
-            reader = with_credentials(admin, None, user=READER_ROLE)
-        self.values.update(admin_database_url=admin, writer_database_url=admin, reader_database_url=reader)
+            if self.db_port and not _port_is_free(self.db_port):
+                raise Exit(f"Port {self.db_port} on 127.0.0.1 is in use: stop what listens there, or pass another --db-port.")
+            tcp_port = self.db_port or postgres.free_port()
+            self.say(f"starting the embedded Postgres on 127.0.0.1:{tcp_port} (data in {pgdata}) ...")
+            self._postgres, admin = postgres.start_embedded(pgdata, tcp_port)
+        self.endpoints = postgres.endpoints(admin, self.spec.schema, postgres.passwords(self.data_dir), tcp_port)
+        writer, reader = self.endpoints["writer"], self.endpoints["reader"]
+        self.values.update(
+            admin_database_url=admin,
+            writer_database_url=writer.url(),
+            reader_database_url=reader.url(),
+            # What a BI tool asks for (the reader's login; a local password on 127.0.0.1 only).
+            dashboard_host=reader.host,
+            dashboard_port=reader.port,
+            dashboard_database=reader.database,
+            dashboard_user=reader.user,
+            dashboard_password=reader.password,
+        )
 
     def _migrate(self):
         schema, url = self.spec.schema, self.values["admin_database_url"]
+        self.say(f"roles {roles.role_name(schema, 'writer')} (INSERT only) and {roles.role_name(schema, 'reader')} (SELECT only) ...")
+        roles.prepare(url, schema, {role: endpoint.password for role, endpoint in self.endpoints.items()})
         self.say(f"migrating schema {schema} ...")
         migrations.upgrade(url, schema)
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # alembic's logging set-up may reset it
+        roles.grant_existing(url, schema)
         self.values["schema"] = schema
-        if self._postgres is not None:
-            self._grant_reader(url, schema)
-
-    @staticmethod
-    def _grant_reader(url, schema):
-        """A read-only login role for dashboards (trust auth on the embedded server's socket)."""
-        import psycopg2
-        from psycopg2 import sql
-
-        with contextlib.closing(psycopg2.connect(url)) as connection, connection.cursor() as cursor:
-            connection.autocommit = True
-            cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (READER_ROLE,))
-            if cursor.fetchone() is None:
-                cursor.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(READER_ROLE)))
-            role, name = sql.Identifier(READER_ROLE), sql.Identifier(schema)
-            cursor.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(name, role))
-            cursor.execute(sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}").format(name, role))
-            cursor.execute(sql.SQL("ALTER DEFAULT PRIVILEGES IN SCHEMA {} GRANT SELECT ON TABLES TO {}").format(name, role))
 
     def client(self, service):
         import boto3
@@ -295,6 +301,9 @@ class LocalStack:
         if self.named and self._lock_file is not None:
             with contextlib.suppress(FileNotFoundError):
                 stack_file().unlink()
+        if self.collector is not None:
+            self.collector.stop()
+            self.collector = None
         if self.worker is not None:
             self.worker.close()
             self.worker = None

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from analytics_worker.items import Event, read_item
 from analytics_worker.store import store_batch
+from analytics_worker.validation import EVENT_SCHEMA
 
 BATCHES = int(os.environ.get("FUZZ_BATCHES", "500"))
 ITEMS_PER_BATCH = 20  # 10,000 items in all by default; small examples keep Hypothesis fast
@@ -21,14 +22,17 @@ any_text = st.one_of(
     st.sampled_from(["", "\x00", "\ud800", "\\u0000", "\\N", "\t\n\r", "2026-11-28T10:00:00Z"]),
     st.integers(min_value=10_000, max_value=100_000).map(lambda n: "x" * n),
 )
-json_scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70), st.floats(allow_nan=False), any_text
-)
+# NaN and Infinity too: a JSON text cannot hold them (rejected as invalid JSON), a directly invoked object can.
+json_scalars = st.one_of(st.none(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70), st.floats(), any_text)
 any_json = st.recursive(
     json_scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(any_text, inner, max_size=4), max_leaves=12
 )
 timestamps = st.one_of(
-    st.datetimes(timezones=st.none() | st.timezones()).map(lambda moment: moment.isoformat()), any_text
+    st.datetimes(timezones=st.none() | st.timezones()).map(lambda moment: moment.isoformat()),
+    st.from_regex(EVENT_SCHEMA["properties"]["event_timestamp"]["pattern"], fullmatch=True),  # odd dates, offsets, leaps
+    st.sampled_from(["9999-12-31T23:59:59-12:00", "0001-01-01T00:00:00+14:00", "2016-12-31T23:59:60.999999999Z",
+                     "9999-12-31T23:59:59.9999995Z", "2026-01-01T00:00:00+16:00", "2026-11-28t10:15:00,5z"]),
+    any_text,
 )
 FIELDS = ("event_id", "event_timestamp", "event_type", "event_version", "app_title", "app_version", "user_id",
           "user_name", "meta", "token_payload")
@@ -78,8 +82,12 @@ items = st.one_of(
     any_json.map(as_text),
     any_text,
     st.integers(1, 5000).map(deep),
-    st.integers(240, 270).map(lambda depth: {"event_id": "deep", "event_timestamp": "2026-11-28T10:00:00Z",
-                                             "event_type": "x", "meta": nested_object(depth)}),
+    st.sampled_from([*range(240, 270), *range(1018, 1030)]).map(
+        lambda depth: {"event_id": f"deep-{depth}", "event_timestamp": "2026-11-28T10:00:00Z", "event_type": "x",
+                       "meta": nested_object(depth)}),
+    # valid-looking events that also carry SNS-like keys, as objects and as texts
+    event_like().map(lambda fields: fields | {"Type": "Notification", "Message": as_text(fields)}),
+    event_like().map(lambda fields: as_text(fields | {"Type": "Notification", "Message": as_text(fields)})),
 )
 
 

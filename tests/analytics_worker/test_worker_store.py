@@ -7,7 +7,9 @@ import psycopg2
 import pytest
 
 from analytics_worker.database import ReusableConnection
+from analytics_worker.rows import EVENT_COLUMNS
 from analytics_worker.store import _LineReader, store_batch
+from analytics_worker.validation import EVENT_SCHEMA
 from ops.stage import with_credentials
 from worker_samples import event, raw_body, sns_envelope
 
@@ -327,20 +329,24 @@ def test_the_first_stored_copy_of_an_event_id_wins(migrated_db, connection):
     assert events_by_id(migrated_db) == {"same": "first"}
 
 
-@pytest.mark.parametrize(
-    "timestamp", ["9999-12-31T23:59:59.999999Z", "9999-12-31T10:00:00-12:00", "0001-01-01T00:00:00Z",
-                  "0001-01-01T20:00:00+14:00", "2016-12-31T23:59:60Z", "2026-11-28T10:15:00,5Z", "2026-11-28t10:15:00z"],
-)
-def test_stored_timestamps_read_back_through_psycopg2_and_the_dashboard_views(migrated_db, connection, timestamp):
-    # GIVEN an event at an edge of what is accepted
-    assert store_batch(connection, migrated_db.schema, [raw_body(event(event_timestamp=timestamp))]).stored == 1
-    # WHEN a client (psycopg2, as under Superset) reads the row and the dashboard view in UTC
-    with closing(psycopg2.connect(migrated_db.url, options="-c timezone=UTC")) as reader, reader.cursor() as cursor:
+EDGE_TIMESTAMPS = ["9999-12-30T23:59:59.999999Z", "9999-12-31T10:00:00+12:00", "0001-01-02T00:00:00Z",
+                   "0001-01-01T20:00:00-14:00", "2016-12-31T23:59:60Z", "2026-11-28T10:15:00,5Z", "2026-11-28t10:15:00z"]
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Pacific/Kiritimati", "Etc/GMT+12"])
+def test_stored_timestamps_read_back_through_psycopg2_and_the_dashboard_views_in_any_time_zone(migrated_db, connection, zone):
+    # GIVEN rollups that cut days in a time zone, and events at the edges of what is accepted
+    migrated_db.query(f"SELECT {migrated_db.schema}.rollups_set_time_zone(%s)", (zone,))
+    result = store_batch(connection, migrated_db.schema, [raw_body(event(event_timestamp=ts)) for ts in EDGE_TIMESTAMPS])
+    assert result.stored == len(EDGE_TIMESTAMPS)
+    # WHEN a client (psycopg2, as under Superset) reads the rows and the dashboard views in that time zone
+    with closing(psycopg2.connect(migrated_db.url, options=f"-c timezone={zone}")) as reader, reader.cursor() as cursor:
         cursor.execute(f"SELECT * FROM {migrated_db.schema}.events")
         cursor.fetchall()
-        cursor.execute(f"SELECT * FROM {migrated_db.schema}.daily_event_counts")
-        # THEN both read without "year 10000 is out of range"
-        assert cursor.fetchall()[0][2] == 1
+        # THEN everything reads without "year 10000 is out of range"
+        for view in ("daily_event_counts", "daily_active_users"):
+            cursor.execute(f"SELECT * FROM {migrated_db.schema}.{view}")
+            assert cursor.fetchall()
 
 
 @pytest.mark.parametrize("timestamp", ["9999-12-31T23:59:59-12:00", "0001-01-01T00:00:00+14:00", "2026-01-01T00:00:00+16:00"])
@@ -421,3 +427,31 @@ def test_the_copy_reader_streams_big_rows_without_holding_the_batch():
         # THEN it never holds more than the row being sent
         assert len(made) <= read // len(row) + 1
     assert read == 40 * len(row)
+
+
+def test_the_events_table_has_a_column_for_each_field_of_the_published_schema(migrated_db):
+    # GIVEN the columns the migrations made
+    columns = dict(migrated_db.query(
+        "SELECT column_name, coalesce(character_maximum_length::text, data_type) FROM information_schema.columns"
+        " WHERE table_schema = %s AND table_name = 'events'", (migrated_db.schema,)
+    ))
+    # THEN each column the worker fills exists, and each string field's column is as long as the schema allows
+    assert set(EVENT_COLUMNS) <= set(columns)
+    for name, rule in EVENT_SCHEMA["properties"].items():
+        if "maxLength" in rule:
+            assert columns[name] == str(rule["maxLength"]), name
+        else:
+            assert columns[name] in ("jsonb", "timestamp with time zone"), name
+
+
+@pytest.mark.parametrize("zone, timestamp", [("Pacific/Kiritimati", "9999-12-31T20:00:00Z"), ("Etc/GMT+12", "0001-01-01T06:00:00Z")])
+def test_an_instant_whose_date_leaves_years_1_to_9999_in_some_time_zone_is_rejected(migrated_db, connection, zone, timestamp):
+    # GIVEN rollups cutting days in a zone where this instant's date is in year 10000 (or year 0)
+    migrated_db.query(f"SELECT {migrated_db.schema}.rollups_set_time_zone(%s)", (zone,))
+    # WHEN it is stored beside a normal event
+    result = store_batch(connection, migrated_db.schema, [raw_body(event(event_timestamp=timestamp)), raw_body(event())])
+    # THEN it is rejected, and the dashboard views still read through psycopg2
+    assert result.as_dict() == {"processed": 2, "stored": 1, "duplicates": 0, "rejected": 1}
+    with closing(psycopg2.connect(migrated_db.url)) as reader, reader.cursor() as cursor:
+        cursor.execute(f"SELECT * FROM {migrated_db.schema}.daily_event_counts")
+        assert len(cursor.fetchall()) == 1

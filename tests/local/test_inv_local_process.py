@@ -23,7 +23,9 @@ def free_port():
 
 
 def port_is_free(port):
+    """Nothing listens on it (connections in TIME-WAIT, which the kernel closes by itself, do not count)."""
     with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:
@@ -56,13 +58,13 @@ def count_events(url):
 @pytest.mark.slow
 def test_inv_local_serves_the_local_stage_and_stops_cleanly_on_ctrl_c(tmp_path):
     # GIVEN `inv local` started in its own folder (embedded Postgres there) on a free port
-    port = free_port()
+    port, db_port = free_port(), free_port()
     stack_file = tmp_path / "stack.json"
     environment = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != "DATABASE_URL"}
     environment.update(ANALYTICS_LOCAL_DIR=str(tmp_path), PYTHONUNBUFFERED="1")
     log = open(tmp_path / "local.log", "w+")
     process = subprocess.Popen(
-        [sys.executable, "-m", "invoke", "local", "--port", str(port), "--every", str(EVERY)],
+        [sys.executable, "-m", "invoke", "local", "--port", str(port), "--db-port", str(db_port), "--every", str(EVERY)],
         cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT,
     )
     try:
@@ -73,7 +75,7 @@ def test_inv_local_serves_the_local_stage_and_stops_cleanly_on_ctrl_c(tmp_path):
         tasks_environment = {**environment, "ANALYTICS_OUTPUTS_FILE": str(stack_file)}
 
         # WHEN a second `inv local` starts THEN it refuses with a clear message
-        second = inv("local", "--port", str(free_port()), environment=environment)
+        second = inv("local", "--port", str(free_port()), "--db-port", str(free_port()), environment=environment)
         assert second.returncode == 1 and "already running" in second.stderr
 
         # WHEN `inv publish-event --env local -n 20` runs in another process (no AWS settings of its own)
@@ -85,6 +87,10 @@ def test_inv_local_serves_the_local_stage_and_stops_cleanly_on_ctrl_c(tmp_path):
         # AND `inv outputs --env local` shows the stack
         outputs = inv("outputs", "--env", "local", environment=tasks_environment)
         assert outputs.returncode == 0 and values["topic_arn"] in outputs.stdout
+        # with the values a dashboard connects with (the reader over TCP), as `inv local` printed them
+        for name in ("dashboard_host", "dashboard_port", "dashboard_user", "dashboard_password"):
+            assert any(line.split() == [name, str(values[name])] for line in outputs.stdout.splitlines()), outputs.stdout
+        assert values["dashboard_port"] == db_port and values["dashboard_user"] == "analytics_local_reader"
 
         # WHEN the user presses Ctrl-C
         process.send_signal(signal.SIGINT)
@@ -99,7 +105,7 @@ def test_inv_local_serves_the_local_stage_and_stops_cleanly_on_ctrl_c(tmp_path):
     assert "stopped" in output, output
     assert not stack_file.exists()
     wait_for(lambda: not psutil.pid_exists(postmaster) or psutil.Process(postmaster).status() == psutil.STATUS_ZOMBIE, 10, "Postgres to stop")
-    assert port_is_free(port)
+    assert port_is_free(port) and port_is_free(db_port)
     leftovers = [p.pid for p in psutil.process_iter(["cmdline"]) if str(tmp_path) in " ".join(p.info["cmdline"] or [])]
     assert leftovers == []
 

@@ -23,6 +23,12 @@ def test_upgrade_puts_every_object_in_the_chosen_schema(migrated_db):
         "daily_event_counts": "VIEW",
         "daily_active_users": "VIEW",
         "daily_rejections": "VIEW",
+        "daily_app_event_counts": "VIEW",
+        "rollup_settings": "BASE TABLE",
+        "rollup_event_counts": "BASE TABLE",
+        "rollup_user_days": "BASE TABLE",
+        "rollup_active_users": "BASE TABLE",
+        "rollup_rejections": "BASE TABLE",
     }
     assert in_public == {}
 
@@ -48,5 +54,5 @@ def test_two_schemas_in_one_database_are_independent(migrated_db):
 
     # THEN both schemas have their own tables and version rows
     assert "events" in relations(migrated_db, "analytics_other")
-    assert migrated_db.query("SELECT version_num FROM analytics_other.alembic_version") == [("0001",)]
-    assert migrated_db.query(f"SELECT version_num FROM {migrated_db.schema}.alembic_version") == [("0001",)]
+    assert migrated_db.query("SELECT version_num FROM analytics_other.alembic_version") == [("0002",)]
+    assert migrated_db.query(f"SELECT version_num FROM {migrated_db.schema}.alembic_version") == [("0002",)]

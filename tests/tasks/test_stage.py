@@ -226,9 +226,43 @@ def test_stage_without_state_says_to_deploy_it(fake_terraform):
         stage_module.load("dev")
 
 
-def test_failing_terraform_shows_its_error_and_says_to_init(fake_terraform):
-    fake_terraform({}, exit_code=1, stderr="Error: Backend initialization required")
-    with pytest.raises(Exit, match=r"(?s)Backend initialization required.*Run `terraform -chdir=infrastructure/dev init`"):
+BACKEND_TEXT = """There are some problems with the CLI configuration:
+Error: Backend initialization required, please run "terraform init"
+
+Reason: Initial configuration of the requested backend "s3"
+
+The "backend" is the interface that Terraform uses to store state,
+perform operations, etc. If this message is showing up, it means that the
+Terraform configuration you are using is using a custom configuration for
+the Terraform backend."""
+
+
+def test_a_stage_without_state_here_says_in_two_lines_to_init_it(fake_terraform, monkeypatch):
+    # GIVEN a stage root that was never initialised on this machine (terraform prints its backend text)
+    monkeypatch.delenv("ANALYTICS_VERBOSE", raising=False)
+    fake_terraform({}, exit_code=1, stderr=BACKEND_TEXT.replace("'", ""))
+    # WHEN a task reads the stage THEN two lines say what to do, and how to see Terraform's text
+    with pytest.raises(Exit) as failure:
+        stage_module.load("dev")
+    message = str(failure.value.message)
+    assert len(message.splitlines()) == 2, message
+    assert "has no Terraform state on this machine" in message and "terraform -chdir=infrastructure/dev init" in message
+    assert "ANALYTICS_VERBOSE=1 shows Terraform's full output" in message and "Reason:" not in message
+
+
+def test_verbose_shows_terraforms_full_output(fake_terraform, monkeypatch):
+    # GIVEN ANALYTICS_VERBOSE=1
+    monkeypatch.setenv("ANALYTICS_VERBOSE", "1")
+    fake_terraform({}, exit_code=1, stderr=BACKEND_TEXT.replace("'", ""))
+    # WHEN the stage cannot be read THEN the message ends with everything Terraform printed
+    with pytest.raises(Exit, match=r"(?s)terraform -chdir=infrastructure/dev init.*Reason: Initial configuration"):
+        stage_module.load("dev")
+
+
+def test_a_stage_whose_state_cannot_be_read_says_to_check_the_credentials(fake_terraform, monkeypatch):
+    monkeypatch.delenv("ANALYTICS_VERBOSE", raising=False)
+    fake_terraform({}, exit_code=1, stderr="Error: No valid credential sources found")
+    with pytest.raises(Exit, match=r"could not read the state with the current AWS credentials. Set AWS_PROFILE"):
         stage_module.load("dev")
 
 

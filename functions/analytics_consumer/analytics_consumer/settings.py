@@ -31,6 +31,7 @@ class Settings:
     max_batch_bytes: int = 5_000_000
     max_parallel_workers: int = 4
     receive_wait_seconds: int = 1
+    sqs_streams: int = 4
 
     @property
     def worker_read_timeout_seconds(self) -> int:
@@ -50,6 +51,9 @@ _INTEGERS = {
     "MAX_BATCH_BYTES": ("max_batch_bytes", 5_000_000, 1, LAMBDA_SYNC_PAYLOAD_LIMIT),
     "MAX_PARALLEL_WORKERS": ("max_parallel_workers", 4, 1, 32),
     "RECEIVE_WAIT_SECONDS": ("receive_wait_seconds", 1, 0, 20),
+    # Receive streams, and as many delete threads: each receive or delete call takes ~10-30 ms of
+    # SQS latency, so 4 streams keep ~4 calls in flight each way; more only pays with more CPU (memory).
+    "SQS_STREAMS": ("sqs_streams", 4, 1, 16),
 }
 
 

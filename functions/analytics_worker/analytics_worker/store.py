@@ -16,7 +16,7 @@ unless the database refuses the first, when the next valid copy is tried.
 import gc
 import hashlib
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import psycopg2
 from psycopg2 import errors, sql
@@ -42,12 +42,12 @@ class BatchResult:
         return {"processed": self.processed, "stored": self.stored, "duplicates": self.duplicates, "rejected": self.rejected}
 
 
-@dataclass
 class _Choice:
-    """The copy of one event_id sent to `events`, and the later valid copies, tried if the database refuses it."""
-    line: bytes
-    event: object
-    alternates: list = field(default_factory=list)
+    """The copy of one event_id sent to `events`, and its later valid copies, tried if the database refuses it."""
+    __slots__ = ("line", "event", "alternates")
+
+    def __init__(self, line, event):
+        self.line, self.event, self.alternates = line, event, []
 
 
 @dataclass
@@ -62,38 +62,45 @@ class _Batch:
     def __init__(self, items):
         self.rejections = []
         self.choices = []  # filled while lines() is read
-        by_id = {}
+        self._first = {}  # event_id -> the first decoded copy
+        self._later = {}  # event_id -> later decoded copies, in the batch's order
         for item in items:
             decoded = decode_item(item)
             if isinstance(decoded, Rejection):
                 self.rejections.append(decoded)
                 continue
             event_id = decoded.document.get("event_id")
-            if isinstance(event_id, str):
-                by_id.setdefault(event_id, []).append(decoded)
-            else:  # the schema requires a string event_id: validation says what is wrong
+            if not isinstance(event_id, str):  # the schema requires a string event_id: validation says what is wrong
                 self.rejections.append(read_event(decoded))
-        self._groups = sorted(by_id.items())
+            elif event_id in self._first:
+                self._later.setdefault(event_id, []).append(decoded)
+            else:
+                self._first[event_id] = decoded
 
     def lines(self):
-        """Yield the COPY line of the first storable valid copy of each event_id, filing every other copy as it goes."""
-        for event_id, copies in self._groups:
-            choice = None
-            for decoded in copies:
-                outcome = read_event(decoded)
-                if isinstance(outcome, Rejection):
-                    self.rejections.append(outcome)
-                elif choice is not None:
-                    choice.alternates.append(outcome)
-                else:
-                    try:
-                        line = copy_line(outcome)
-                    except UnstorableEvent as error:
-                        self.rejections.append(Rejection(f"event {error}", outcome.raw, event_id))
-                        continue
-                    choice = _Choice(line, outcome)
-                    self.choices.append(choice)
-                    yield line
+        """Yield the COPY line of the first storable valid copy of each event_id, in event_id order."""
+        for event_id in sorted(self._first):
+            first, later = self._first[event_id], self._later.get(event_id)
+            choice = self._choose(event_id, (first, *later) if later else (first,))
+            if choice is not None:
+                self.choices.append(choice)
+                yield choice.line
+
+    def _choose(self, event_id, copies):
+        """The first storable valid copy, the later valid ones as its alternates; the others filed as rejections."""
+        choice = None
+        for decoded in copies:
+            outcome = read_event(decoded)
+            if isinstance(outcome, Rejection):
+                self.rejections.append(outcome)
+            elif choice is not None:
+                choice.alternates.append(outcome)
+            else:
+                try:
+                    choice = _Choice(copy_line(outcome), outcome)
+                except UnstorableEvent as error:
+                    self.rejections.append(Rejection(f"event {error}", outcome.raw, event_id))
+        return choice
 
     def all_stored(self, stored):
         """The counts when every chosen copy went in at once and `stored` of them were new (the rest already stored)."""
