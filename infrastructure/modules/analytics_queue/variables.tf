@@ -1,3 +1,6 @@
+# Inputs of module analytics_queue: a stage's queue together with the two functions that drain it
+# (consumer and worker), not only the queue.
+
 variable "stage" {
   description = "Stage name (dev, staging, prod, or another lower-case name); names every resource (analytics_events_<stage>, analytics_worker_<stage>, ...)."
   type        = string
