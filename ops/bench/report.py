@@ -70,7 +70,8 @@ def rows(report):
                  "<= 1.05", _verdict(calls["vs_floor"] <= GOALS["api_calls_vs_floor"])))
     rows.append(("worker invocations per million events", f"{million['worker_invocations']:,}", "<= 2,000",
                  _verdict(million["worker_invocations"] <= GOALS["invocations_per_million"])))
-    rows += _dashboard_rows(report)
+    if "dashboards" in report:
+        rows += _dashboard_rows(report)
     for function, figures in report["packaging"].items():
         rows.append((f"{figures['zip']}", f"{figures['zip_bytes']:,} bytes, import {figures['import_ms']:.0f} ms", "", ""))
     if "tracker" in report:
