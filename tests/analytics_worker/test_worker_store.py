@@ -455,3 +455,46 @@ def test_an_instant_whose_date_leaves_years_1_to_9999_in_some_time_zone_is_rejec
     with closing(psycopg2.connect(migrated_db.url)) as reader, reader.cursor() as cursor:
         cursor.execute(f"SELECT * FROM {migrated_db.schema}.daily_event_counts")
         assert len(cursor.fetchall()) == 1
+
+
+def test_a_refused_row_does_not_make_the_batch_hold_rollup_locks_while_it_waits(migrated_db, connection):
+    # GIVEN a rule the worker does not know (so a batch takes the one-by-one path), and another transaction
+    # that holds an uncommitted event "c-held" of another type (its rollup row is not the batch's)
+    import threading
+    import time
+
+    schema = migrated_db.schema
+    migrated_db.query(f"ALTER TABLE {schema}.events ADD CHECK (event_type <> 'forbidden')")
+    other = psycopg2.connect(migrated_db.url)
+    insert = (f"INSERT INTO {schema}.events (event_id, event_timestamp, event_type, app_title)"
+              " VALUES (%s, '2026-11-28T10:15:00Z', %s, 'shop')")
+    try:
+        with other.cursor() as cursor:
+            cursor.execute(insert, ("c-held", "other_type"))
+        # WHEN the batch (a refused event, a new one, the held one) is stored meanwhile
+        outcome = {}
+
+        def store():
+            try:
+                outcome["result"] = store_batch(connection, schema, [
+                    raw_body(event(event_id="a-refused", event_type="forbidden", app_title="shop")),
+                    raw_body(event(event_id="b-new", event_type="page_viewed", app_title="shop")),
+                    raw_body(event(event_id="c-held", event_type="page_viewed", app_title="shop")),
+                ]).as_dict()
+            except psycopg2.Error as error:
+                outcome["error"] = error
+
+        worker = threading.Thread(target=store)
+        worker.start()
+        time.sleep(1.5)  # the batch now waits for "c-held"
+        # AND the other transaction stores an event whose rollup row is the batch's, then commits
+        with other.cursor() as cursor:
+            cursor.execute(insert, ("d-other", "page_viewed"))
+        other.commit()
+        worker.join(timeout=60)
+    finally:
+        other.close()
+    # THEN neither deadlocked: the batch stored its new event, found "c-held" stored and rejected the refused one
+    assert "error" not in outcome, outcome
+    assert outcome["result"] == {"processed": 3, "stored": 1, "duplicates": 1, "rejected": 1}
+    assert sorted(events_by_id(migrated_db)) == ["b-new", "c-held", "d-other"]
