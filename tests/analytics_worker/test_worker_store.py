@@ -498,3 +498,28 @@ def test_a_refused_row_does_not_make_the_batch_hold_rollup_locks_while_it_waits(
     assert "error" not in outcome, outcome
     assert outcome["result"] == {"processed": 3, "stored": 1, "duplicates": 1, "rejected": 1}
     assert sorted(events_by_id(migrated_db)) == ["b-new", "c-held", "d-other"]
+
+
+def test_events_a_statement_rule_refuses_together_are_kept_one_at_a_time(migrated_db, connection):
+    # GIVEN a rule the worker does not know, and a statement-level rule refusing two 'pair' events in one statement
+    schema = migrated_db.schema
+    migrated_db.query(f"ALTER TABLE {schema}.events ADD CHECK (event_type <> 'forbidden')")
+    migrated_db.query(f"""
+        CREATE FUNCTION {schema}.one_pair_at_a_time() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF (SELECT count(*) FROM new_rows WHERE event_type = 'pair') > 1 THEN
+                RAISE EXCEPTION 'one pair at a time' USING ERRCODE = 'check_violation';
+            END IF;
+            RETURN NULL;
+        END $$""")
+    migrated_db.query(
+        f"CREATE TRIGGER one_pair_at_a_time AFTER INSERT ON {schema}.events REFERENCING NEW TABLE AS new_rows"
+        f" FOR EACH STATEMENT EXECUTE FUNCTION {schema}.one_pair_at_a_time()"
+    )
+    # WHEN a batch holds a refused event and two 'pair' events
+    items = [raw_body(event(event_id=name, event_type=kind)) for name, kind in
+             (("a", "forbidden"), ("b", "pair"), ("c", "pair"))]
+    result = store_batch(connection, schema, items)
+    # THEN the pairs are stored one at a time and the refused one rejected
+    assert result.as_dict() == {"processed": 3, "stored": 2, "duplicates": 0, "rejected": 1}
+    assert events_by_id(migrated_db) == {"b": "pair", "c": "pair"}

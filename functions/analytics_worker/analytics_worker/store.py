@@ -237,25 +237,26 @@ _ALREADY_STORED = object()
 
 def _try_one(cursor, tables, line):
     """Would Postgres store this row? None, _ALREADY_STORED or its reason; the row is not kept."""
-    cursor.execute("SAVEPOINT one_event")
-    outcome = _insert_one(cursor, tables, line, savepoint=False)
-    cursor.execute("ROLLBACK TO SAVEPOINT one_event; RELEASE SAVEPOINT one_event")  # no nesting: one at a time
+    cursor.execute("SAVEPOINT trial_event")
+    outcome = _insert_one(cursor, tables, line)
+    cursor.execute("ROLLBACK TO SAVEPOINT trial_event; RELEASE SAVEPOINT trial_event")
     return outcome
 
 
-def _insert_one(cursor, tables, line, savepoint=True):
-    """None when the row went in, _ALREADY_STORED, or the database's reason for refusing it (rolled back)."""
-    if savepoint:
-        cursor.execute("SAVEPOINT one_event")
+def _insert_one(cursor, tables, line):
+    """None when the row went in, _ALREADY_STORED, or the database's reason for refusing it (then rolled back)."""
+    cursor.execute("SAVEPOINT one_event")
     try:
         _copy(cursor, tables.events, tables.columns, iter([line]))
-        return None
+        outcome = None
     except errors.UniqueViolation:
         cursor.execute("ROLLBACK TO SAVEPOINT one_event")
-        return _ALREADY_STORED
+        outcome = _ALREADY_STORED
     except _DATA_ERRORS as error:
         cursor.execute("ROLLBACK TO SAVEPOINT one_event")
-        return (error.diag.message_primary or str(error)).strip()
+        outcome = (error.diag.message_primary or str(error)).strip()
+    cursor.execute("RELEASE SAVEPOINT one_event")  # no nesting builds up over a batch
+    return outcome
 
 
 def _store_rejections(cursor, tables, rejections):
