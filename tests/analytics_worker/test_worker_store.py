@@ -7,6 +7,7 @@ import psycopg2
 import pytest
 
 from analytics_worker.database import ReusableConnection
+from analytics_worker.items import read_item
 from analytics_worker.rows import EVENT_COLUMNS
 from analytics_worker.store import _LineReader, store_batch
 from analytics_worker.validation import EVENT_SCHEMA
@@ -523,3 +524,44 @@ def test_events_a_statement_rule_refuses_together_are_kept_one_at_a_time(migrate
     # THEN the pairs are stored one at a time and the refused one rejected
     assert result.as_dict() == {"processed": 3, "stored": 2, "duplicates": 0, "rejected": 1}
     assert events_by_id(migrated_db) == {"b": "pair", "c": "pair"}
+
+
+def test_a_batch_of_many_rejects_takes_no_rollup_lock_before_all_its_rejects_are_in(migrated_db, connection):
+    # GIVEN 1,001 garbage texts with one reason, and another transaction holding an uncommitted reject of the
+    # text whose digest sorts last, under a reason of its own (so it holds another rollup row)
+    import hashlib
+    import threading
+    import time
+
+    schema = migrated_db.schema
+    garbage = [f"garbage {i}" for i in range(1001)]
+    held = max(garbage, key=lambda text: hashlib.sha256(text.encode()).digest())
+    other = psycopg2.connect(migrated_db.url)
+    insert = f"INSERT INTO {schema}.rejected_events (reason, raw, raw_sha256) VALUES (%s, %s, %s)"
+    try:
+        with other.cursor() as cursor:
+            cursor.execute(insert, ("held by another call", held, hashlib.sha256(held.encode()).digest()))
+        # WHEN the batch is stored meanwhile (it waits for the held text)
+        outcome = {}
+
+        def store():
+            try:
+                outcome["result"] = store_batch(connection, schema, garbage).as_dict()
+            except psycopg2.Error as error:
+                outcome["error"] = error
+
+        worker = threading.Thread(target=store)
+        worker.start()
+        time.sleep(1.5)
+        # AND the other transaction rejects a text for the batch's reason (the batch's rollup row), then commits
+        reason = read_item("garbage x").reason
+        with other.cursor() as cursor:
+            cursor.execute(insert, (reason, "garbage x", hashlib.sha256(b"garbage x").digest()))
+        other.commit()
+        worker.join(timeout=60)
+    finally:
+        other.close()
+    # THEN neither deadlocked, and each text is one row
+    assert "error" not in outcome, outcome
+    assert outcome["result"]["rejected"] == 1001
+    assert migrated_db.count("rejected_events") == 1002

@@ -272,7 +272,9 @@ def _store_rejections(cursor, tables, rejections):
         .format(tables.rejected_events)
         .as_string(cursor),
         [rows[digest] for digest in sorted(rows)],  # digest order: the global lock order of rejects
-        page_size=1000,
+        # One statement: a statement trigger (the rollups) locks its rows only after every reject is in,
+        # never between pages while a later page waits for another call's copy of a raw text.
+        page_size=len(rows),
     )
 
 
