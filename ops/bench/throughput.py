@@ -205,7 +205,7 @@ def schedule_from_terraform(consumer_timeout=None, worker_timeout=None, override
 
 
 def run(latencies_ms, events, worker_ms, consumer_timeout=None, worker_timeout=None, overrides=None, report=None,
-        out=print):
+        baseline_streams=None, out=print):
     schedule = schedule_from_terraform(consumer_timeout, worker_timeout, overrides)
     out(f"schedule: every {schedule.period_seconds} s, consumer timeout {schedule.consumer_timeout_seconds} s, "
         f"stops receiving {schedule.reserve_seconds:.0f} s before it: drains {schedule.draining_seconds:.0f} s "
@@ -221,6 +221,13 @@ def run(latencies_ms, events, worker_ms, consumer_timeout=None, worker_timeout=N
             f"injected latency {figures['injected_latency_seconds']:.1f} s over {sum(figures['sqs_calls'].values())} "
             f"SQS calls; stand-in CPU {figures['standin_cpu_seconds']:.1f} s; consumer CPU "
             f"{figures['consumer_cpu_ms_per_1000_events']:.0f} ms per 1,000 events; CPU/wall {figures['cpu_per_wall']:.2f}")
+        if baseline_streams:
+            # The same drain with fewer streams, right after: a ratio measured under the same machine load.
+            base = measure(latency, events, worker_ms, schedule, {**(overrides or {}), "sqs_streams": baseline_streams})
+            figures["baseline"] = base
+            out(f"      {figures['sqs_streams']} streams vs {baseline_streams}: "
+                f"{rate['measured'] / base['events_per_second']['measured']:.2f} x measured, "
+                f"{rate['standin_removed'] / base['events_per_second']['standin_removed']:.2f} x stand-in removed")
         for name in ("measured", "standin_removed", "own_core_model"):
             out(f"      {name:<16} {rate[name]:>7.0f} ev/s in a run -> sustained {sustained[name]:>6.0f} ev/s "
                 f"= {sustained[name] * SECONDS_PER_DAY / 1e6:>5.0f} M/day = {ratio[name]:.2f} x target")

@@ -253,9 +253,10 @@ class SlowSqs(RecordingSqs):
     """moto SQS with every receive and delete taking `seconds` (as SQS's network latency would), recording
     how many receives ran at once, which threads deleted, and the most messages held at any time."""
 
-    def __init__(self, client, seconds):
+    def __init__(self, client, seconds, delete_seconds=None):
         super().__init__(client)
         self.seconds = seconds
+        self.delete_seconds = seconds if delete_seconds is None else delete_seconds
         self.lock = threading.Lock()
         self.receiving = 0
         self.peak_receiving = 0
@@ -286,7 +287,7 @@ class SlowSqs(RecordingSqs):
         with self.lock:
             self.deleting += 1
             self.delete_threads.add(threading.current_thread().name)
-        time.sleep(self.seconds)
+        time.sleep(self.delete_seconds)
         try:
             response = super().delete_message_batch(QueueUrl=QueueUrl, Entries=Entries)
         finally:
@@ -337,3 +338,16 @@ def test_receive_streams_do_not_run_ahead_of_the_worker(sqs, queue_url, settings
     # waiting (4 x 25 + 30), far from the whole queue: what it holds, the time left must cover
     assert slow.peak_held <= 4 * 25 + 30
     assert (summary.deleted, summary.stopped_because) == (400, "queue_empty")
+
+
+def test_receive_streams_do_not_run_ahead_of_slow_deletes(sqs, queue_url, settings):
+    # GIVEN 600 messages, 4 streams, batches of 25, a quick worker, quick receives and slow deletes (60 ms a call)
+    send_bodies(sqs, queue_url, event_bodies(600))
+    slow = SlowSqs(sqs, seconds=0.001, delete_seconds=0.06)
+    # WHEN the consumer runs
+    summary, _ = run(slow, dataclasses.replace(settings, max_parallel_workers=1, sqs_streams=4), FakeWorker())
+    # THEN acknowledged messages waiting for their delete held back receiving: what it held (received, not yet
+    # deleted) stayed within a few batches (in the worker, waiting, being built, one batch of receives, and the
+    # deletes of one batch per worker slot), not the whole queue, so nothing waits long enough to come back
+    assert slow.peak_held <= 6 * 25 + 30
+    assert (summary.deleted, summary.stopped_because) == (600, "queue_empty")

@@ -214,6 +214,15 @@ class _Run:
                 self.last_delete_error = last_error
         self.deletes = remaining
 
+    def wait_for_deletes_to_catch_up(self) -> None:
+        """Take no more from the buffer (so the streams receive no more) while more acknowledged messages wait
+        for their delete than the worker slots hold: a message waiting too long for its delete would become
+        visible again and be received again."""
+        limit = self.settings.max_parallel_workers * -(-self.settings.max_batch_events // SQS_BATCH_LIMIT)
+        while len(self.deletes) > limit:
+            wait(self.deletes, return_when=FIRST_COMPLETED)
+            self.collect_deletes(only_done=True)
+
     def release(self, messages: list[dict]) -> None:
         """Release the messages once the receive streams have stopped: released now, one of them could be
         received again by a stream in this very run (a second receive of one message in one run)."""
@@ -271,6 +280,7 @@ class _Run:
         while ended < streams:
             self.settle_finished()
             self.collect_deletes(only_done=True)
+            self.wait_for_deletes_to_catch_up()
             if self.outage_error is not None or self.receive_errors:
                 return True
             try:
