@@ -14,9 +14,9 @@ import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import hcl2
 import pytest
 
+from ops import hcl
 from ops.functions import FUNCTIONS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -183,8 +183,7 @@ def test_the_write_keys_are_in_no_plan_value_and_no_output(plans, workspace, sta
 def test_the_function_may_publish_only_to_its_stages_topic(plans):
     # GIVEN the dev plan and the module's policy document (the stand-in renders policy documents empty, so read the code)
     resources = collector_resources(plans["dev"])
-    with open(ROOT / "infrastructure" / "modules" / "collector" / "main.tf") as handle:
-        document = hcl2.load(handle)
+    document = hcl.load(ROOT / "infrastructure" / "modules" / "collector" / "main.tf")
     statements = next(
         body["statement"] for block in document["data"] for kind, bodies in block.items()
         if kind.strip('"') == "aws_iam_policy_document" for name, body in bodies.items() if name.strip('"') == "function"
