@@ -91,7 +91,7 @@ variable "max_receive_count" {
 }
 
 variable "max_batch_events" {
-  description = "Events per worker call (consumer's MAX_BATCH_EVENTS), 1..5000; null keeps the consumer's default."
+  description = "Events per worker call (consumer's MAX_BATCH_EVENTS), 1..10000; null keeps the consumer's default."
   type        = number
   default     = null
 }

@@ -46,7 +46,7 @@ class Settings:
 
 # name -> (field, default, lowest, highest)
 _INTEGERS = {
-    "WORKER_TIMEOUT_SECONDS": ("worker_timeout_seconds", 60, 1, 900),
+    "WORKER_TIMEOUT_SECONDS": ("worker_timeout_seconds", 60, 3, 900),
     # Up to 10,000 events (SQS's own largest batch for a Lambda): MAX_BATCH_BYTES, not the count, keeps a batch
     # under the 6 MB synchronous payload limit, whatever the events' size.
     "MAX_BATCH_EVENTS": ("max_batch_events", 1000, 1, 10_000),
