@@ -203,11 +203,12 @@ def test_an_event_carrying_notification_like_keys_is_still_the_event(make_item):
 
 
 def test_an_envelope_needs_the_sns_fields():
-    # GIVEN an SNS notification as SNS writes it: Type, MessageId, TopicArn and the Message
+    # GIVEN an SNS notification as SNS writes it: Type, MessageId, TopicArn and the Message (TopicArn not needed)
     inner = event(event_id="inner")
     envelope = sns_envelope(inner)
     # WHEN read, THEN the event inside is the event
     assert read_item(envelope).fields == inner
+    assert read_item(json.dumps({"Type": "Notification", "MessageId": "m-2", "Message": json.dumps(inner)})).fields == inner
     # AND an object with only Type and Message is no envelope: it is an event missing its fields
     outcome = read_item(json.dumps({"Type": "Notification", "Message": json.dumps(inner)}))
     assert isinstance(outcome, Rejection)

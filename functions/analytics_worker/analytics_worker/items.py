@@ -13,8 +13,8 @@ from analytics_worker import json_text
 from analytics_worker.validation import V1_FIELDS, InvalidEvent, json_kind, validate_event
 
 _KNOWN = frozenset(V1_FIELDS)
-# SNS writes these into every notification; it never writes an event_id.
-_SNS_ENVELOPE_KEYS = ("Message", "MessageId", "TopicArn")
+# SNS writes these (and TopicArn, Timestamp, ...) into every notification; it never writes an event_id.
+_SNS_ENVELOPE_KEYS = ("Message", "MessageId")
 
 
 @dataclass(slots=True)  # not frozen: a frozen __init__ costs a measurable share of a batch's time
@@ -69,9 +69,10 @@ def read_event(decoded):
 
 
 def is_sns_envelope(document):
-    """An SNS notification has Type "Notification", a Message, a MessageId and a TopicArn, and no event_id.
+    """An SNS notification has Type "Notification", a Message and a MessageId, and no event_id.
 
-    So an event that carries keys named Type and Message of its own is still read as the event.
+    A v1 event always has an event_id and SNS never writes one, so an event that carries
+    keys named Type and Message of its own is still read as the event.
     """
     return (
         document.get("Type") == "Notification"
