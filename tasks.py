@@ -66,7 +66,7 @@ def build(c, func=None, arch=None):
         print(artifact.describe())
 
 
-@task(help={"func": "Run only the tests of this function (analytics_worker, analytics_consumer)."})
+@task(help={"func": f"Run only the tests of this function. {FUNC_HELP}"})
 def test(c, func=None):
     """Run the test suite (all of it, or one function's tests)."""
     testing.run_tests(c, func)
@@ -258,9 +258,10 @@ def _local_settings(c):
         "port": "Port of the moto server on 127.0.0.1 (default: local.port in invoke.yaml).",
         "every": "Seconds between consumer runs (default: local.every in invoke.yaml).",
         "db_port": "TCP port of the embedded Postgres on 127.0.0.1 (default: local.db_port in invoke.yaml; 0: a free one).",
+        "collector_port": "Port of the HTTP collector on 127.0.0.1, 0 for a free one (default: local.collector_port).",
     }
 )
-def local(c, port=None, every=None, db_port=None):
+def local(c, port=None, every=None, db_port=None, collector_port=None):
     """Run the whole pipeline on this machine (moto, embedded Postgres, scheduled consumer) until Ctrl-C."""
     _worker_packages()
     import os
@@ -273,6 +274,7 @@ def local(c, port=None, every=None, db_port=None):
         every=float(every if every is not None else settings.get("every", 10)),
         database_url=os.environ.get("DATABASE_URL") or None,
         db_port=int(db_port if db_port is not None else settings.get("db_port", 0)),
+        collector_port=int(collector_port if collector_port is not None else settings.get("collector_port", 0)),
     )
 
 
@@ -299,24 +301,41 @@ def demo(c, n=None):
         "dashboard_events": "Events generated for the dashboard figures (default: bench.dashboard_events, 1,000,000).",
         "only_dashboards": "Measure only the dashboard figures (views vs events, store rate with rollups).",
         "check": "Exit 1 when a goal is not met (default); --no-check only reports.",
+        "throughput": "Instead: the consumer's events/s against moto's SQS with latency injected per call "
+                      "(settings: bench.throughput in invoke.yaml).",
+        "latencies": "With --throughput: milliseconds per SQS call, comma-separated (default: bench.throughput.latencies_ms).",
+        "events": "With --throughput: messages in the queue per measurement (default: bench.throughput.events).",
     }
 )
-def bench(c, rounds=None, arch=None, report=None, dashboard_events=None, only_dashboards=False, check=True):
-    """Benchmark store rate vs COPY, API calls per 1,000 events, invocations per million, zip sizes, imports, dashboards."""
+def bench(c, rounds=None, arch=None, report=None, dashboard_events=None, only_dashboards=False, check=True,
+          throughput=False, latencies=None, events=None):
+    """Benchmark store rate vs COPY, API calls, zip sizes, imports, dashboards; or (--throughput) the consumer's rate."""
     _worker_packages()
     from ops.bench import report as bench_report
 
     settings = c.config.get("bench") or {}
+    if throughput:
+        from ops.bench import throughput as throughput_bench
+
+        options = dict(settings.get("throughput") or {})
+        try:
+            latencies_ms = [float(value) for value in str(latencies or options.pop("latencies_ms")).split(",")]
+        except ValueError:
+            raise Exit(f"--latencies={latencies!r}: give milliseconds per SQS call, comma-separated, e.g. 5,10,20.")
+        options.pop("latencies_ms", None)
+        options["events"] = int(events or options["events"])
+        throughput_bench.run(latencies_ms, **options)
+        return
     arch, runtime = _build_settings(c, arch)
     rounds = int(rounds if rounds is not None else settings.get("rounds", 9))
     if rounds < 3:
         raise Exit("--rounds must be at least 3: the report is a median of paired rounds.")
-    events = int(dashboard_events if dashboard_events is not None else settings.get("dashboard_events", 1_000_000))
-    if events < 1000:
+    dashboard_events = int(dashboard_events if dashboard_events is not None else settings.get("dashboard_events", 1_000_000))
+    if dashboard_events < 1000:
         raise Exit("--dashboard-events must be at least 1000.")
     measured = bench_report.run(
         rounds, arch, runtime, report or settings.get("report", "reports/bench.json"),
-        dashboard_events=events, only_dashboards=only_dashboards,
+        dashboard_events=dashboard_events, only_dashboards=only_dashboards,
     )
     missed = bench_report.unmet(measured)
     if missed and check:

@@ -42,6 +42,14 @@ PLATFORM_TAGS = {
 }
 MACHINE = {"x86_64": "x86_64", "arm64": "aarch64"}
 
+# Files a function ships that have their home elsewhere: {function: {name in the zip: path in the repository}}.
+# The collector checks `?validate=strict` with the worker's own event schema.
+EXTRA_FILES = {
+    "analytics_collector": {
+        "analytics_collector/event.schema.json": ROOT / "functions/analytics_worker/analytics_worker/event.schema.json",
+    },
+}
+
 # Always left out of the zip, whatever `.lambdaignore` says.
 DEFAULT_IGNORE = ("__pycache__/", "*.py[cod]", "tests/", ".pytest_cache/", ".lambdaignore")
 # Left out of the installed dependencies (pip's console scripts are of no use on Lambda).
@@ -248,6 +256,7 @@ def assemble(function, arch, deps, source_dir, dist_dir=None):
     if clash:
         raise Exit(f"{function}: source files shadow installed dependencies: {', '.join(clash[:5])}. Rename them.")
     files.update(own)
+    files.update(EXTRA_FILES.get(function, {}))
     zip_path = Path(dist_dir or DIST_DIR) / f"{function}-{arch}.zip"
     size, sha256 = write_zip(files, zip_path)
     return Artifact(function, arch, zip_path, size, sha256)

@@ -8,7 +8,7 @@ from invoke import Exit
 
 ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS_DIR = ROOT / "functions"
-FUNCTIONS = ("analytics_consumer", "analytics_worker")
+FUNCTIONS = ("analytics_collector", "analytics_consumer", "analytics_worker")
 
 
 def checked_name(name):

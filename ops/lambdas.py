@@ -109,6 +109,8 @@ def local_environment(function, stage):
         }
     if function == "analytics_consumer":
         return {"SQS_URL": stage.get("queue_url"), "WORKER_LAMBDA_ARN": stage.function_name("analytics_worker")}
+    if function == "analytics_collector":  # the payload is a function-URL / HTTP API event
+        return {"TOPIC_ARN": stage.get("topic_arn"), "WRITE_KEYS_PARAMETER": stage.get("collector_write_keys_parameter")}
     raise Exit(f"No local settings for {function!r}.")
 
 

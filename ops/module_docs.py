@@ -42,7 +42,7 @@ def _default(body):
 def _description(path, kind, name, body):
     text = unquote(body.get("description", "")).strip()
     if not text:
-        raise MissingDescription(f"{path.relative_to(ROOT)}: {kind} {name!r} has no description; give it one that states units and ranges.")
+        raise MissingDescription(f"{relative(path)}: {kind} {name!r} has no description; give it one that states units and ranges.")
     return text
 
 
@@ -92,4 +92,6 @@ def regenerate(check=False, modules=None):
 
 
 def relative(path):
-    return Path(path).relative_to(ROOT)
+    """The path relative to the repository when it lies inside it, else as given."""
+    path = Path(path)
+    return path.relative_to(ROOT) if path.is_relative_to(ROOT) else path

@@ -41,7 +41,11 @@ SENSITIVE = frozenset(
     {"admin_database_url", "writer_database_url", "reader_database_url", "publisher_secret_access_key"}
 )
 # The output that names each function's deployed name.
-FUNCTION_OUTPUT = {"analytics_consumer": "consumer_function_name", "analytics_worker": "worker_function_name"}
+FUNCTION_OUTPUT = {
+    "analytics_collector": "collector_function_name",
+    "analytics_consumer": "consumer_function_name",
+    "analytics_worker": "worker_function_name",
+}
 ROLES = ("admin", "writer", "reader")
 # The output naming each role's database user in a deployed stage.
 ROLE_USER_OUTPUT = {"admin": "admin_username", "writer": "writer_role", "reader": "reader_role"}

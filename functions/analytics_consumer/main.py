@@ -12,8 +12,9 @@ from analytics_consumer.worker_invoke import lambda_invoker
 
 
 @functools.cache
-def sqs_client():
-    return boto3.client("sqs")
+def sqs_client(streams: int):
+    """An SQS client with a connection for every receive stream, delete thread and release at once."""
+    return boto3.client("sqs", config=Config(max_pool_connections=2 * streams + 2))
 
 
 @functools.cache
@@ -37,6 +38,8 @@ def main(event, context):
         lambda_client(settings.worker_read_timeout_seconds, settings.max_parallel_workers),
         settings.worker_function,
     )
-    summary = drain(sqs_client(), settings, invoke, time_left_ms=context.get_remaining_time_in_millis, log=log).as_dict()
+    summary = drain(
+        sqs_client(settings.sqs_streams), settings, invoke, time_left_ms=context.get_remaining_time_in_millis, log=log
+    ).as_dict()
     log.info("analytics_consumer run finished", **summary)
     return summary

@@ -90,3 +90,18 @@ output "alerts_topic_arn" {
   description = "ARN of the stage's alerts topic."
   value       = module.analytics_queue.alerts_topic_arn
 }
+
+output "collector_endpoint_url" {
+  description = "URL that pages and apps POST events to (see doc/producers.md)."
+  value       = module.collector.endpoint_url
+}
+
+output "collector_function_name" {
+  description = "Name of the collector Lambda function."
+  value       = module.collector.function_name
+}
+
+output "collector_write_keys_parameter" {
+  description = "Name of the SSM parameter with the collector's write keys (the name only: the keys are write-only)."
+  value       = module.collector.write_keys_parameter_name
+}

@@ -105,3 +105,20 @@ module "analytics_queue" {
   log_retention_days             = var.log_retention_days
   alarm_email                    = var.alarm_email
 }
+
+module "collector" {
+  source = "../modules/collector"
+
+  stage                  = local.stage
+  topic_arn              = module.messaging.topic_arn
+  kms_key_arn            = local.shared.kms_key_arn
+  zip                    = "${local.dist_dir}/analytics_collector-${var.architecture}.zip"
+  architecture           = var.architecture
+  write_keys             = var.collector_write_keys
+  write_keys_version     = var.collector_write_keys_version
+  cors_origins           = var.collector_cors_origins
+  throttling_rate_limit  = var.collector_throttling_rate_limit
+  throttling_burst_limit = var.collector_throttling_burst_limit
+  log_retention_days     = var.log_retention_days
+  alarm_topic_arn        = module.analytics_queue.alerts_topic_arn
+}

@@ -91,7 +91,7 @@ variable "max_receive_count" {
 }
 
 variable "max_batch_events" {
-  description = "Events per worker call (consumer's MAX_BATCH_EVENTS), 1..5000; null keeps the consumer's default."
+  description = "Events per worker call (consumer's MAX_BATCH_EVENTS), 1..10000; null keeps the consumer's default."
   type        = number
   default     = null
 }
@@ -142,4 +142,36 @@ variable "publisher_pgp_key" {
   description = "Optional PGP public key (base64) or keybase:<user>; then publisher_secret_access_key is PGP-encrypted."
   type        = string
   default     = null
+}
+
+variable "collector_write_keys" {
+  description = "Public write keys of the apps that POST events to the stage's collector, {\"<key>\" = \"<app name>\"}; each key 8-128 letters, digits, '-' or '_'. {} (the default) refuses every request with 401. Ephemeral: give it on every plan/apply (terraform.tfvars or TF_VAR_collector_write_keys); it is stored write-only in SSM, never in the state."
+  type        = map(string)
+  default     = {}
+  sensitive   = true
+  ephemeral   = true
+}
+
+variable "collector_write_keys_version" {
+  description = "Bump (1, 2, ...) whenever collector_write_keys changes, so that Terraform stores the new keys."
+  type        = number
+  default     = 1
+}
+
+variable "collector_cors_origins" {
+  description = "Origins of the pages that may send events to the collector, e.g. [\"https://www.example.com\"]; [\"*\"] for any."
+  type        = list(string)
+  default     = []
+}
+
+variable "collector_throttling_rate_limit" {
+  description = "Requests per second the collector's API lets through on average (excess gets 429), 1..10000."
+  type        = number
+  default     = 50
+}
+
+variable "collector_throttling_burst_limit" {
+  description = "Requests the collector's API lets through at once above the rate, 1..5000."
+  type        = number
+  default     = 100
 }

@@ -1,9 +1,10 @@
-"""Zip sizes and the import time of each handler module (a cold-start proxy)."""
+"""Zip sizes and the import time of each handler module (a cold-start proxy); the browser tracker's size."""
 import statistics
 import subprocess
 import sys
 
 from ops import build
+from ops.bench import tracker
 from ops.functions import FUNCTIONS, function_dir
 
 _IMPORT_TIMER = "import sys, time; sys.path.insert(0, sys.argv[1]); t = time.perf_counter(); import main; print(time.perf_counter() - t)"
@@ -31,3 +32,8 @@ def measure(arch, runtime):
             "import_ms": 1000 * import_seconds(function),
         }
     return figures
+
+
+def tracker_size():
+    """collector/js/analytics.js: raw, minified, minified + gzip (bytes), and the minifier used."""
+    return tracker.measure()

@@ -25,6 +25,7 @@ def run(rounds, arch, runtime, report_path, out=print, dashboard_events=1_000_00
     million = api_calls.invocations_per_million()
     out(f"zips ({arch}) and handler import times ...")
     zips = packaging.measure(arch, runtime)
+    tracker = packaging.tracker_size()
     report = {
         "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "machine": {"python": platform.python_version(), "processor": platform.machine()},
@@ -32,6 +33,7 @@ def run(rounds, arch, runtime, report_path, out=print, dashboard_events=1_000_00
         "api_calls_per_1000_events": calls,
         "worker_invocations_per_million": million,
         "packaging": zips,
+        "tracker": tracker,
         "dashboards": dashboards,
         "goals": GOALS,
         "seconds": round(time.perf_counter() - started, 1),
@@ -68,9 +70,15 @@ def rows(report):
                  "<= 1.05", _verdict(calls["vs_floor"] <= GOALS["api_calls_vs_floor"])))
     rows.append(("worker invocations per million events", f"{million['worker_invocations']:,}", "<= 2,000",
                  _verdict(million["worker_invocations"] <= GOALS["invocations_per_million"])))
-    rows += _dashboard_rows(report)
+    if "dashboards" in report:
+        rows += _dashboard_rows(report)
     for function, figures in report["packaging"].items():
         rows.append((f"{figures['zip']}", f"{figures['zip_bytes']:,} bytes, import {figures['import_ms']:.0f} ms", "", ""))
+    if "tracker" in report:
+        t = report["tracker"]
+        rows.append(("tracker analytics.js: raw | minified | minified + gzip",
+                     f"{t['raw_bytes']:,} | {t['minified_bytes']:,} | {t['minified_gzip_bytes']:,} bytes",
+                     f"< {t['budget_minified_bytes']:,} minified", _verdict(t["minified_bytes"] < t["budget_minified_bytes"])))
     return rows
 
 

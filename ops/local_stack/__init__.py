@@ -21,7 +21,7 @@ def connection_lines(values):
     )
 
 
-def run(port, every, database_url=None, out=None, db_port=0):
+def run(port, every, database_url=None, out=None, db_port=0, collector_port=None):
     """Start the stack, print how to reach it, drain on a schedule until SIGINT/SIGTERM, then stop it all."""
     out = out or sys.stdout
     if every <= 0:
@@ -32,7 +32,7 @@ def run(port, every, database_url=None, out=None, db_port=0):
         stop.set()
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    stack = LocalStack(port=port, database_url=database_url, out=out, db_port=db_port)
+    stack = LocalStack(port=port, database_url=database_url, out=out, db_port=db_port, collector_port=collector_port)
     try:
         stack.start()
         v = stack.values
@@ -46,6 +46,7 @@ def run(port, every, database_url=None, out=None, db_port=0):
             f"  worker           stores as {v['dashboard_user'].replace('_reader', '_writer')} (INSERT only)\n"
             + connection_lines(v) +
             f"  consumer         every {every:g} s, worker in this process\n"
+            f"{collector_lines(v)}"
             f"  written to       {stack_file()}\n"
             "Try (in the project environment, see the README): inv publish-event --env local -n 50\n"
             "Ctrl-C stops it.",
@@ -63,6 +64,16 @@ def run(port, every, database_url=None, out=None, db_port=0):
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     print("stopped: moto server, Postgres; stack file removed.", file=out, flush=True)
+
+
+def collector_lines(values):
+    if "collector_url" not in values:
+        return ""
+    url = values["collector_url"]
+    return (
+        f"  collector        POST {url}/v1/events   write key {values['collector_write_key']}\n"
+        f"  demo page        {url}/demo.html\n"
+    )
 
 
 def _alive(pid):
@@ -110,6 +121,11 @@ def invoke(function, stage, payload, out=None):
     out = out or sys.stdout
     if function == "analytics_worker":
         return lambdas.invoke_local(function, stage, payload, out=out)
+    if function == "analytics_collector":
+        raise Exit(
+            f"The local collector is an HTTP server: POST events to {stage.values.get('collector_url', '<collector_url>')}/v1/events"
+            f"?key={stage.values.get('collector_write_key', '<key>')} (`inv outputs --env local` shows both)."
+        )
     from ops.local_stack.stack import InProcessWorker
 
     stack = LocalStack(named=False, out=sys.stderr)

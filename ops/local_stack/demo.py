@@ -14,6 +14,8 @@ from ops.local_stack.stack import LocalStack
 from ops.messaging import BATCH, Progress
 
 DEMO_BATCH = 100  # events per worker call: several calls, and progress between them
+COLLECTOR_SHARE = 0.2  # of the valid events go through the HTTP collector (as a page or app sends them)
+COLLECTOR_REQUEST_EVENTS = 25
 GARBAGE = "this is not JSON at all"
 
 
@@ -46,6 +48,26 @@ def publish(sns, topic_arn, bodies, err):
     return accepted
 
 
+def post_to_collector(url, write_key, events, err):
+    """POST events to the local collector, COLLECTOR_REQUEST_EVENTS per request; returns how many it accepted (202)."""
+    import urllib.error
+    import urllib.request
+
+    accepted = 0
+    for start in range(0, len(events), COLLECTOR_REQUEST_EVENTS):
+        chunk = events[start:start + COLLECTOR_REQUEST_EVENTS]
+        request = urllib.request.Request(
+            f"{url}/v1/events?key={write_key}", data=json.dumps(chunk).encode(), method="POST",
+            headers={"Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                accepted += len(chunk) if response.status == 202 else 0
+        except urllib.error.HTTPError as error:
+            err.write(f"\ncollector answered {error.code}: {error.read()[:200]!r}\n")
+    return accepted
+
+
 def bar_chart(counts, width=40):
     """Lines of a horizontal bar chart of {label: count}, largest first."""
     if not counts:
@@ -74,7 +96,8 @@ def run(n, database_url=None, out=None, err=None, seed=None):
     rng = random.Random(seed)
     events, duplicates, invalid = plan(n, rng)
     data_dir = tempfile.mkdtemp(prefix="analytics-demo-")
-    stack = LocalStack(port=0, database_url=database_url, data_dir=data_dir, named=False, out=out, max_batch_events=DEMO_BATCH)
+    stack = LocalStack(port=0, database_url=database_url, data_dir=data_dir, named=False, out=out, max_batch_events=DEMO_BATCH,
+                       collector_port=0)
     try:
         print(f"== starting a throw-away local stack (moto server, Postgres in {data_dir})", file=out, flush=True)
         stack.start()
@@ -93,14 +116,20 @@ def run(n, database_url=None, out=None, err=None, seed=None):
             file=out,
             flush=True,
         )
-        bodies = [json.dumps(e, separators=(",", ":")) for e in events + duplicates] + [body for _, body in invalid]
+        via_collector = events[:int(n * COLLECTOR_SHARE)]
+        bodies = [json.dumps(e, separators=(",", ":")) for e in events[len(via_collector):] + duplicates]
+        bodies += [body for _, body in invalid]
         rng.shuffle(bodies)
         accepted = publish(stack.client("sns"), stack.values["topic_arn"], bodies, err)
+        print(f"== posting {len(via_collector)} of the events to the HTTP collector {stack.values['collector_url']}/v1/events "
+              f"({COLLECTOR_REQUEST_EVENTS} a request), as pages and apps send them", file=out, flush=True)
+        accepted += post_to_collector(stack.values["collector_url"], stack.values["collector_write_key"], via_collector, err)
+        messages = len(bodies) + len(via_collector)  # what the consumer must receive
 
         print(f"== draining {stack.values['queue_url']} into the worker (consumer runs, worker in-process)", file=out, flush=True)
         totals = Counter()
-        progress = Progress(len(bodies), "storing   ", stream=err)
-        stack.worker.on_batch = lambda done: progress.update(min(done, len(bodies)))
+        progress = Progress(messages, "storing   ", stream=err)
+        stack.worker.on_batch = lambda done: progress.update(min(done, messages))
         for _ in range(10):  # a run drains everything; more only if moto delivered late
             summary = stack.drain_once()
             totals.update({k: v for k, v in summary.items() if isinstance(v, int)})
@@ -118,8 +147,8 @@ def run(n, database_url=None, out=None, err=None, seed=None):
         _print_summary(out, stored_by_type, rejected_by_reason, totals)
 
         checks = [
-            (f"SNS accepted every message ({accepted} of {len(bodies)})", accepted == len(bodies)),
-            (f"the consumer received every message ({totals['received']} of {len(bodies)})", totals["received"] == len(bodies)),
+            (f"SNS and the collector accepted every message ({accepted} of {messages})", accepted == messages),
+            (f"the consumer received every message ({totals['received']} of {messages})", totals["received"] == messages),
             (f"every valid event stored once ({events_rows} rows for {n} events)", events_rows == n and totals["stored"] == n),
             (
                 f"every duplicate recognised ({totals['duplicates']} of {len(duplicates)})",

@@ -36,7 +36,52 @@ def quick_sqs_patches():
         patches.append(
             (models.SQSBackend, "is_message_valid_based_on_retention_period", is_message_valid_based_on_retention_period)
         )
+    patches += _one_receive_at_a_time(models.SQSBackend)
     return patches
+
+
+def _one_receive_at_a_time(backend_class):
+    """moto's ReceiveMessage picks visible messages without a lock, so two threads receiving at once (the
+    consumer's receive streams) can both get the same message, and a delete on another thread can change the
+    set a receive iterates ("Set changed size during iteration"). Real SQS does neither. One receive, delete
+    or visibility change at a time per queue closes those races (the GIL serialised them anyway)."""
+    import threading
+
+    locks, locks_lock = {}, threading.Lock()
+    patches = []
+    for name in ("receive_message", "delete_message", "change_message_visibility"):
+        original = getattr(backend_class, name, None)
+        if original is None or getattr(original, "one_at_a_time", False):
+            continue
+
+        def serialised(self, queue_name, *args, _original=original, **kwargs):
+            with locks_lock:
+                lock = locks.setdefault(queue_name, threading.RLock())
+            with lock:
+                return _original(self, queue_name, *args, **kwargs)
+
+        if name == "receive_message":
+            serialised = _waiting_outside(serialised)
+
+        serialised.one_at_a_time = True
+        patches.append((backend_class, name, serialised))
+    return patches
+
+
+def _waiting_outside(receive):
+    """A long-polling receive that waits for messages without holding the queue's lock (so deletes go on)."""
+
+    def receive_message(self, queue_name, count, wait_seconds_timeout, *args, **kwargs):
+        deadline = time.time() + (wait_seconds_timeout or 0)
+        while True:
+            result = receive(self, queue_name, count, 0, *args, **kwargs)
+            left = deadline - time.time()
+            if result or left <= 0:
+                return result
+            self.get_queue(queue_name).wait_for_messages(min(1.0, left))
+
+    receive_message.one_at_a_time = True
+    return receive_message
 
 
 def apply_quick_sqs():

@@ -26,6 +26,7 @@ from invoke import Exit
 from ops import migrations
 from ops.functions import ROOT, load_handler_module
 from ops.local_stack import postgres, roles
+from ops.local_stack.collector_server import LOCAL_WRITE_KEY, CollectorServer
 from ops.local_stack.moto_sqs import apply_quick_sqs
 from ops.local_stack.terraform import stack_spec
 
@@ -94,10 +95,11 @@ class InProcessWorker:
 
 class LocalStack:
     def __init__(self, port=0, database_url=None, data_dir=None, named=True, out=None, region=REGION, max_batch_events=None,
-                 db_port=0):
+                 db_port=0, collector_port=None):
         """`named`: the one stack of this checkout (lock, `.local/stack.json`); else a throw-away one (demo).
 
         `db_port`: TCP port of the embedded Postgres on 127.0.0.1 (0: a free one).
+        `collector_port`: port of the HTTP collector on 127.0.0.1 (0: a free one; None: no collector).
         """
         self.port = port
         self.db_port = db_port
@@ -108,6 +110,7 @@ class LocalStack:
         self.region = region
         self.spec = stack_spec()
         self.max_batch_events = max_batch_events  # None: the consumer's default
+        self.collector_port, self.collector = collector_port, None
         self.values = {}
         self._lock_file = self._moto = self._postgres = self.worker = self._undo_patch = None
         self.endpoints = {}
@@ -125,6 +128,9 @@ class LocalStack:
             self._start_postgres()
             self._migrate()
             self._create_messaging()
+            if self.collector_port is not None:
+                self.collector = CollectorServer(self.values["topic_arn"], self.client("sns"), self.collector_port, out=self.out).start()
+                self.values.update(collector_url=self.collector.url, collector_write_key=LOCAL_WRITE_KEY)
             self.worker = InProcessWorker(self.values["writer_database_url"], self.spec.schema, self.settings().max_parallel_workers)
             if self.named:
                 path = stack_file()
@@ -295,6 +301,9 @@ class LocalStack:
         if self.named and self._lock_file is not None:
             with contextlib.suppress(FileNotFoundError):
                 stack_file().unlink()
+        if self.collector is not None:
+            self.collector.stop()
+            self.collector = None
         if self.worker is not None:
             self.worker.close()
             self.worker = None

@@ -22,6 +22,11 @@ def aws(monkeypatch):
         monkeypatch.setenv(name, value)
     for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SQS", "AWS_ENDPOINT_URL_LAMBDA"):
         monkeypatch.delenv(name, raising=False)
+    # The consumer receives on several threads: moto must hand a message to one receiver at a time, as SQS does.
+    from ops.local_stack.moto_sqs import quick_sqs_patches
+
+    for owner, name, replacement in quick_sqs_patches():
+        monkeypatch.setattr(owner, name, replacement)
     with mock_aws(config={"lambda": {"use_docker": False}}):
         yield
 

@@ -1,6 +1,7 @@
 """Helpers of the consumer tests: fill a queue, read what is left in it, a fake worker, fault injection."""
 import json
 import threading
+from collections import Counter
 
 from analytics_consumer.worker_invoke import WorkerFailed
 
@@ -51,21 +52,34 @@ def remaining_bodies(sqs, queue_url, receipt_handles):
 
 
 class FakeWorker:
-    """The worker seam in-process: answers the contract's counts, records every call, fails chosen calls."""
+    """The worker seam in-process: answers the contract's counts, records every call, fails chosen calls.
 
-    def __init__(self, fail_call=lambda number: False, answer=None):
+    A probe (an empty batch) is counted apart, in `probes`; it fails while `can_store()` is false.
+    Batch calls are numbered without the probes; a batch call fails when `fail_call(number)` is true
+    or while `can_store()` is false.
+    """
+
+    def __init__(self, fail_call=lambda number: False, answer=None, can_store=lambda: True):
         self.fail_call = fail_call
         self.answer = answer
+        self.can_store = can_store
         self.calls = []  # (call number, batch) in call order
         self.failed_batches = []
+        self.probes = 0
         self._lock = threading.Lock()
 
     def __call__(self, batch):
         assert all(isinstance(body, str) for body in batch)
+        if not batch:
+            with self._lock:
+                self.probes += 1
+            if not self.can_store():
+                raise WorkerFailed("injected: the database is down")
+            return {"processed": 0, "stored": 0, "duplicates": 0, "rejected": 0}
         with self._lock:
             number = len(self.calls) + 1
             self.calls.append((number, list(batch)))
-            if self.fail_call(number):
+            if self.fail_call(number) or not self.can_store():
                 self.failed_batches.append(list(batch))
                 raise WorkerFailed(f"injected failure of call {number}")
         if self.answer is not None:
@@ -88,6 +102,7 @@ class RecordingSqs:
     def __init__(self, client, fail_delete_first_time=(), always_fail_delete=()):
         self._client = client
         self.receipt_handles = []
+        self.receives_per_body = Counter()
         self.delete_calls = []
         self._body_of_handle = {}
         self._fail_once = set(fail_delete_first_time)
@@ -100,6 +115,7 @@ class RecordingSqs:
         response = self._client.receive_message(**kwargs)
         for message in response.get("Messages", []):
             self.receipt_handles.append(message["ReceiptHandle"])
+            self.receives_per_body[message["Body"]] += 1
             self._body_of_handle[message["ReceiptHandle"]] = message["Body"]
         return response
 

@@ -39,7 +39,7 @@ def test_acknowledged_batches_are_deleted_and_bodies_arrive_untouched(sqs, queue
     assert queue_counts(sqs, queue_url) == (0, 0)
     assert summary.as_dict() == {
         "received": 60, "stored": 60, "duplicates": 0, "rejected": 0, "failed_batches": 0,
-        "worker_invocations": 3, "deleted": 60, "delete_failures": 0, "released": 0,
+        "worker_invocations": 3, "deleted": 60, "delete_failures": 0, "released": 0, "probes": 1,
         "stopped_because": "queue_empty",
     }
     assert records == []
@@ -154,6 +154,8 @@ class Clock:
 
     def worker(self, inner):
         def call(batch):
+            if not batch:  # a probe: quick
+                return inner(batch)
             self.left_at_calls.append(self.left_ms)
             self.left_ms -= self.per_call_ms
             return inner(batch)
@@ -245,3 +247,107 @@ def test_worker_calls_run_in_parallel_up_to_the_bound(sqs, queue_url, settings):
     assert max(peak) == 2
     assert summary.worker_invocations == 4 and summary.deleted == 100
     assert queue_counts(sqs, queue_url) == (0, 0)
+
+
+class SlowSqs(RecordingSqs):
+    """moto SQS with every receive and delete taking `seconds` (as SQS's network latency would), recording
+    how many receives ran at once, which threads deleted, and the most messages held at any time."""
+
+    def __init__(self, client, seconds, delete_seconds=None):
+        super().__init__(client)
+        self.seconds = seconds
+        self.delete_seconds = seconds if delete_seconds is None else delete_seconds
+        self.lock = threading.Lock()
+        self.receiving = 0
+        self.peak_receiving = 0
+        self.deleting = 0
+        self.receives_during_deletes = 0
+        self.delete_threads = set()
+        self.held = 0
+        self.peak_held = 0
+
+    def receive_message(self, **kwargs):
+        with self.lock:
+            self.receiving += 1
+            self.peak_receiving = max(self.peak_receiving, self.receiving)
+            if self.deleting:
+                self.receives_during_deletes += 1
+        time.sleep(self.seconds)
+        try:
+            response = super().receive_message(**kwargs)
+        finally:
+            with self.lock:
+                self.receiving -= 1
+        with self.lock:
+            self.held += len(response.get("Messages", []))
+            self.peak_held = max(self.peak_held, self.held)
+        return response
+
+    def delete_message_batch(self, QueueUrl, Entries):
+        with self.lock:
+            self.deleting += 1
+            self.delete_threads.add(threading.current_thread().name)
+        time.sleep(self.delete_seconds)
+        try:
+            response = super().delete_message_batch(QueueUrl=QueueUrl, Entries=Entries)
+        finally:
+            with self.lock:
+                self.deleting -= 1
+                self.held -= len(response.get("Successful", []))
+        return response
+
+    def change_message_visibility_batch(self, QueueUrl, Entries):
+        response = self._client.change_message_visibility_batch(QueueUrl=QueueUrl, Entries=Entries)
+        with self.lock:
+            self.held -= len(response.get("Successful", []))
+        return response
+
+
+def test_several_receive_streams_run_at_once_and_deletes_are_off_the_receiving_path(sqs, queue_url, settings):
+    # GIVEN 300 messages, 3 SQS streams, and SQS calls that each take 30 ms
+    bodies = event_bodies(300)
+    send_bodies(sqs, queue_url, bodies)
+    slow = SlowSqs(sqs, seconds=0.03)
+    worker = FakeWorker()
+    # WHEN the consumer runs
+    summary, _ = run(slow, dataclasses.replace(settings, sqs_streams=3), worker)
+    # THEN 3 receives were in flight at once (never more), deletes ran on their own threads while receives went on,
+    # and every message was delivered once and deleted
+    assert slow.peak_receiving == 3
+    assert slow.delete_threads and all(name.startswith("sqs-delete") for name in slow.delete_threads)
+    assert slow.receives_during_deletes > 0
+    assert Counter(body for batch in worker.batches for body in batch) == Counter(bodies)
+    assert (summary.deleted, summary.stopped_because) == (300, "queue_empty")
+    assert queue_counts(sqs, queue_url) == (0, 0)
+
+
+def test_receive_streams_do_not_run_ahead_of_the_worker(sqs, queue_url, settings):
+    # GIVEN 400 messages, 4 streams, batches of 25, one worker call at a time, and a slow worker (0.1 s a call)
+    send_bodies(sqs, queue_url, event_bodies(400))
+    slow = SlowSqs(sqs, seconds=0.005)
+    inner = FakeWorker()
+
+    def slow_worker(batch):
+        time.sleep(0.1)
+        return inner(batch)
+
+    # WHEN the consumer runs
+    summary, _ = run(slow, dataclasses.replace(settings, max_parallel_workers=1, sqs_streams=4), slow_worker)
+    # THEN it never held more (received, not yet deleted or released) than the batch in the worker, one batch
+    # waiting for it, the batch being built, the previous batch being deleted, and one batch's worth of receives
+    # waiting (4 x 25 + 30), far from the whole queue: what it holds, the time left must cover
+    assert slow.peak_held <= 4 * 25 + 30
+    assert (summary.deleted, summary.stopped_because) == (400, "queue_empty")
+
+
+def test_receive_streams_do_not_run_ahead_of_slow_deletes(sqs, queue_url, settings):
+    # GIVEN 600 messages, 4 streams, batches of 25, a quick worker, quick receives and slow deletes (60 ms a call)
+    send_bodies(sqs, queue_url, event_bodies(600))
+    slow = SlowSqs(sqs, seconds=0.001, delete_seconds=0.06)
+    # WHEN the consumer runs
+    summary, _ = run(slow, dataclasses.replace(settings, max_parallel_workers=1, sqs_streams=4), FakeWorker())
+    # THEN acknowledged messages waiting for their delete held back receiving: what it held (received, not yet
+    # deleted) stayed within a few batches (in the worker, waiting, being built, one batch of receives, and the
+    # deletes of one batch per worker slot), not the whole queue, so nothing waits long enough to come back
+    assert slow.peak_held <= 6 * 25 + 30
+    assert (summary.deleted, summary.stopped_because) == (600, "queue_empty")

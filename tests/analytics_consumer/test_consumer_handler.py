@@ -60,7 +60,8 @@ def test_the_handler_drains_the_queue_and_logs_one_json_summary_line(
     for name, value in {"SQS_URL": queue_url, "WORKER_LAMBDA_ARN": worker_arn, "RECEIVE_WAIT_SECONDS": "0",
                         "WORKER_TIMEOUT_SECONDS": "5"}.items():
         monkeypatch.setenv(name, value)
-    worker_answers({"processed": 12, "stored": 10, "duplicates": 0, "rejected": 2})
+    probe_answer = {"processed": 0, "stored": 0, "duplicates": 0, "rejected": 0}  # the run's first call: a probe
+    worker_answers(probe_answer, {"processed": 12, "stored": 10, "duplicates": 0, "rejected": 2})
     # WHEN Lambda calls the handler
     result = handler_module.main({"source": "aws.events"}, FakeContext())
     # THEN it returns the summary, logs it as exactly one JSON line, and the queue is empty

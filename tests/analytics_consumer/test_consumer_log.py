@@ -28,8 +28,11 @@ def test_each_run_logs_its_summary_with_request_id_and_cold_start(handler, capsy
     first, second = LocalContext("analytics_consumer_test"), LocalContext("analytics_consumer_test")
     handler.main({"source": "aws.events"}, first)
     handler.main({"source": "aws.events"}, second)
-    # THEN each run is one JSON line with its own request id; only the first is a cold start
-    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    # THEN every record carries its run's request id and cold start (no worker exists here, so the
+    # probe's warning comes first), and each run ends with one summary line; only the first is a cold start
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert {(r["request_id"], r["cold_start"]) for r in records} == {(first.aws_request_id, True), (second.aws_request_id, False)}
+    lines = [r for r in records if r["message"] == "analytics_consumer run finished"]
     assert [(r["message"], r["service"], r["request_id"], r["cold_start"]) for r in lines] == [
         ("analytics_consumer run finished", "analytics_consumer", first.aws_request_id, True),
         ("analytics_consumer run finished", "analytics_consumer", second.aws_request_id, False),

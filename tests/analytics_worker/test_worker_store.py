@@ -7,6 +7,7 @@ import psycopg2
 import pytest
 
 from analytics_worker.database import ReusableConnection
+from analytics_worker.items import read_item
 from analytics_worker.rows import EVENT_COLUMNS
 from analytics_worker.store import _LineReader, store_batch
 from analytics_worker.validation import EVENT_SCHEMA
@@ -329,20 +330,24 @@ def test_the_first_stored_copy_of_an_event_id_wins(migrated_db, connection):
     assert events_by_id(migrated_db) == {"same": "first"}
 
 
-@pytest.mark.parametrize(
-    "timestamp", ["9999-12-31T23:59:59.999999Z", "9999-12-31T10:00:00-12:00", "0001-01-01T00:00:00Z",
-                  "0001-01-01T20:00:00+14:00", "2016-12-31T23:59:60Z", "2026-11-28T10:15:00,5Z", "2026-11-28t10:15:00z"],
-)
-def test_stored_timestamps_read_back_through_psycopg2_and_the_dashboard_views(migrated_db, connection, timestamp):
-    # GIVEN an event at an edge of what is accepted
-    assert store_batch(connection, migrated_db.schema, [raw_body(event(event_timestamp=timestamp))]).stored == 1
-    # WHEN a client (psycopg2, as under Superset) reads the row and the dashboard view in UTC
-    with closing(psycopg2.connect(migrated_db.url, options="-c timezone=UTC")) as reader, reader.cursor() as cursor:
+EDGE_TIMESTAMPS = ["9999-12-30T23:59:59.999999Z", "9999-12-31T10:00:00+12:00", "0001-01-02T00:00:00Z",
+                   "0001-01-01T20:00:00-14:00", "2016-12-31T23:59:60Z", "2026-11-28T10:15:00,5Z", "2026-11-28t10:15:00z"]
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Pacific/Kiritimati", "Etc/GMT+12"])
+def test_stored_timestamps_read_back_through_psycopg2_and_the_dashboard_views_in_any_time_zone(migrated_db, connection, zone):
+    # GIVEN rollups that cut days in a time zone, and events at the edges of what is accepted
+    migrated_db.query(f"SELECT {migrated_db.schema}.rollups_set_time_zone(%s)", (zone,))
+    result = store_batch(connection, migrated_db.schema, [raw_body(event(event_timestamp=ts)) for ts in EDGE_TIMESTAMPS])
+    assert result.stored == len(EDGE_TIMESTAMPS)
+    # WHEN a client (psycopg2, as under Superset) reads the rows and the dashboard views in that time zone
+    with closing(psycopg2.connect(migrated_db.url, options=f"-c timezone={zone}")) as reader, reader.cursor() as cursor:
         cursor.execute(f"SELECT * FROM {migrated_db.schema}.events")
         cursor.fetchall()
-        cursor.execute(f"SELECT * FROM {migrated_db.schema}.daily_event_counts")
-        # THEN both read without "year 10000 is out of range"
-        assert cursor.fetchall()[0][2] == 1
+        # THEN everything reads without "year 10000 is out of range"
+        for view in ("daily_event_counts", "daily_active_users"):
+            cursor.execute(f"SELECT * FROM {migrated_db.schema}.{view}")
+            assert cursor.fetchall()
 
 
 @pytest.mark.parametrize("timestamp", ["9999-12-31T23:59:59-12:00", "0001-01-01T00:00:00+14:00", "2026-01-01T00:00:00+16:00"])
@@ -438,3 +443,125 @@ def test_the_events_table_has_a_column_for_each_field_of_the_published_schema(mi
             assert columns[name] == str(rule["maxLength"]), name
         else:
             assert columns[name] in ("jsonb", "timestamp with time zone"), name
+
+
+@pytest.mark.parametrize("zone, timestamp", [("Pacific/Kiritimati", "9999-12-31T20:00:00Z"), ("Etc/GMT+12", "0001-01-01T06:00:00Z")])
+def test_an_instant_whose_date_leaves_years_1_to_9999_in_some_time_zone_is_rejected(migrated_db, connection, zone, timestamp):
+    # GIVEN rollups cutting days in a zone where this instant's date is in year 10000 (or year 0)
+    migrated_db.query(f"SELECT {migrated_db.schema}.rollups_set_time_zone(%s)", (zone,))
+    # WHEN it is stored beside a normal event
+    result = store_batch(connection, migrated_db.schema, [raw_body(event(event_timestamp=timestamp)), raw_body(event())])
+    # THEN it is rejected, and the dashboard views still read through psycopg2
+    assert result.as_dict() == {"processed": 2, "stored": 1, "duplicates": 0, "rejected": 1}
+    with closing(psycopg2.connect(migrated_db.url)) as reader, reader.cursor() as cursor:
+        cursor.execute(f"SELECT * FROM {migrated_db.schema}.daily_event_counts")
+        assert len(cursor.fetchall()) == 1
+
+
+def test_a_refused_row_does_not_make_the_batch_hold_rollup_locks_while_it_waits(migrated_db, connection):
+    # GIVEN a rule the worker does not know (so a batch takes the one-by-one path), and another transaction
+    # that holds an uncommitted event "c-held" of another type (its rollup row is not the batch's)
+    import threading
+    import time
+
+    schema = migrated_db.schema
+    migrated_db.query(f"ALTER TABLE {schema}.events ADD CHECK (event_type <> 'forbidden')")
+    other = psycopg2.connect(migrated_db.url)
+    insert = (f"INSERT INTO {schema}.events (event_id, event_timestamp, event_type, app_title)"
+              " VALUES (%s, '2026-11-28T10:15:00Z', %s, 'shop')")
+    try:
+        with other.cursor() as cursor:
+            cursor.execute(insert, ("c-held", "other_type"))
+        # WHEN the batch (a refused event, a new one, the held one) is stored meanwhile
+        outcome = {}
+
+        def store():
+            try:
+                outcome["result"] = store_batch(connection, schema, [
+                    raw_body(event(event_id="a-refused", event_type="forbidden", app_title="shop")),
+                    raw_body(event(event_id="b-new", event_type="page_viewed", app_title="shop")),
+                    raw_body(event(event_id="c-held", event_type="page_viewed", app_title="shop")),
+                ]).as_dict()
+            except psycopg2.Error as error:
+                outcome["error"] = error
+
+        worker = threading.Thread(target=store)
+        worker.start()
+        time.sleep(1.5)  # the batch now waits for "c-held"
+        # AND the other transaction stores an event whose rollup row is the batch's, then commits
+        with other.cursor() as cursor:
+            cursor.execute(insert, ("d-other", "page_viewed"))
+        other.commit()
+        worker.join(timeout=60)
+    finally:
+        other.close()
+    # THEN neither deadlocked: the batch stored its new event, found "c-held" stored and rejected the refused one
+    assert "error" not in outcome, outcome
+    assert outcome["result"] == {"processed": 3, "stored": 1, "duplicates": 1, "rejected": 1}
+    assert sorted(events_by_id(migrated_db)) == ["b-new", "c-held", "d-other"]
+
+
+def test_events_a_statement_rule_refuses_together_are_kept_one_at_a_time(migrated_db, connection):
+    # GIVEN a rule the worker does not know, and a statement-level rule refusing two 'pair' events in one statement
+    schema = migrated_db.schema
+    migrated_db.query(f"ALTER TABLE {schema}.events ADD CHECK (event_type <> 'forbidden')")
+    migrated_db.query(f"""
+        CREATE FUNCTION {schema}.one_pair_at_a_time() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF (SELECT count(*) FROM new_rows WHERE event_type = 'pair') > 1 THEN
+                RAISE EXCEPTION 'one pair at a time' USING ERRCODE = 'check_violation';
+            END IF;
+            RETURN NULL;
+        END $$""")
+    migrated_db.query(
+        f"CREATE TRIGGER one_pair_at_a_time AFTER INSERT ON {schema}.events REFERENCING NEW TABLE AS new_rows"
+        f" FOR EACH STATEMENT EXECUTE FUNCTION {schema}.one_pair_at_a_time()"
+    )
+    # WHEN a batch holds a refused event and two 'pair' events
+    items = [raw_body(event(event_id=name, event_type=kind)) for name, kind in
+             (("a", "forbidden"), ("b", "pair"), ("c", "pair"))]
+    result = store_batch(connection, schema, items)
+    # THEN the pairs are stored one at a time and the refused one rejected
+    assert result.as_dict() == {"processed": 3, "stored": 2, "duplicates": 0, "rejected": 1}
+    assert events_by_id(migrated_db) == {"b": "pair", "c": "pair"}
+
+
+def test_a_batch_of_many_rejects_takes_no_rollup_lock_before_all_its_rejects_are_in(migrated_db, connection):
+    # GIVEN 1,001 garbage texts with one reason, and another transaction holding an uncommitted reject of the
+    # text whose digest sorts last, under a reason of its own (so it holds another rollup row)
+    import hashlib
+    import threading
+    import time
+
+    schema = migrated_db.schema
+    garbage = [f"garbage {i}" for i in range(1001)]
+    held = max(garbage, key=lambda text: hashlib.sha256(text.encode()).digest())
+    other = psycopg2.connect(migrated_db.url)
+    insert = f"INSERT INTO {schema}.rejected_events (reason, raw, raw_sha256) VALUES (%s, %s, %s)"
+    try:
+        with other.cursor() as cursor:
+            cursor.execute(insert, ("held by another call", held, hashlib.sha256(held.encode()).digest()))
+        # WHEN the batch is stored meanwhile (it waits for the held text)
+        outcome = {}
+
+        def store():
+            try:
+                outcome["result"] = store_batch(connection, schema, garbage).as_dict()
+            except psycopg2.Error as error:
+                outcome["error"] = error
+
+        worker = threading.Thread(target=store)
+        worker.start()
+        time.sleep(1.5)
+        # AND the other transaction rejects a text for the batch's reason (the batch's rollup row), then commits
+        reason = read_item("garbage x").reason
+        with other.cursor() as cursor:
+            cursor.execute(insert, (reason, "garbage x", hashlib.sha256(b"garbage x").digest()))
+        other.commit()
+        worker.join(timeout=60)
+    finally:
+        other.close()
+    # THEN neither deadlocked, and each text is one row
+    assert "error" not in outcome, outcome
+    assert outcome["result"]["rejected"] == 1001
+    assert migrated_db.count("rejected_events") == 1002

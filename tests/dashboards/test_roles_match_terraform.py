@@ -1,10 +1,10 @@
 """The stage roles the local stack makes (ops/local_stack/roles.py) hold what infrastructure/modules/analytics_db grants."""
 import contextlib
 
-import hcl2
 import psycopg2
 from dashboard_checks import role_url, stage_db  # noqa: F401
 
+from ops import hcl
 from ops.functions import ROOT
 from ops.local_stack import roles
 
@@ -18,8 +18,7 @@ CHECK = {
 
 def terraform_access():
     """{(role, object_type): {privileges}} from the module's `access` local, and its role-name templates."""
-    with open(MODULE) as handle:
-        blocks = hcl2.load(handle)["locals"]
+    blocks = hcl.load(MODULE)["locals"]
     merged = {k: v for block in blocks for k, v in block.items()}
     access = {}
     for grant in merged["access"].values():

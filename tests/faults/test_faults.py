@@ -4,16 +4,18 @@ Each scenario then lets the consumer run until the queue is empty, moves what th
 DLQ holds back with `inv redrive`'s code, drains again, and checks that `events`
 holds each valid event exactly once and `rejected_events` each invalid item once.
 """
+import json
 import random
 import tempfile
+import time
 from pathlib import Path
 
 import boto3
 import pytest
 
 from databases import Database
-from fault_pipeline import (MAX_RECEIVE_COUNT, Queues, RunLog, Worker, consumer_run, make_workload,
-                            run_until_empty)
+from fault_pipeline import (MAX_RECEIVE_COUNT, SETTINGS, VISIBILITY_SECONDS, CountingSqs, Queues, RunLog, Worker,
+                            consumer_run, make_workload, run_until_empty)
 from ops import migrations
 from ops.local_stack.moto_sqs import quick_sqs_patches
 from ops.messaging import redrive
@@ -85,36 +87,95 @@ def assert_nothing_lost(postgres, workload, queues):
     assert queues.counts(queues.queue_url) == 0 and queues.counts(queues.dlq_url) == 0
 
 
-def test_database_stopped_and_restarted_partway(postgres, queues):
-    # GIVEN 5,000 messages, and a database that goes down after the worker's 3rd call
+OUTAGE_RUNS = 30
+
+
+def test_a_long_database_outage_sends_nothing_to_the_dlq(postgres, queues):
+    # GIVEN 5,000 messages, and a database that goes down during the worker's 3rd call of the first run
     workload = make_workload(EVENTS, seed=1)
     queues.send(workload.bodies)
 
     class StopsTheDatabase(Worker):
         def before_call(self, number):
-            if number == 3:
+            if number == 3:  # call 1 is the first run's probe
                 postgres.stop()
 
     worker = StopsTheDatabase(postgres.url, SCHEMA)
+    counting = CountingSqs(queues.sqs)
     log = RunLog()
-    outage_runs = MAX_RECEIVE_COUNT + 1
-
-    def restart_after_outage(runs_so_far):
-        if runs_so_far == outage_runs:
-            postgres.start()
-
-    # WHEN the consumer keeps running on schedule through an outage longer than the redrive rule allows
-    run_until_empty(queues, worker, log, between_runs=restart_after_outage)
-
-    # THEN batches failed while the database was down, and what failed 5 receives is in the DLQ, nowhere else
-    assert log.totals("failed_batches") > 0
-    dlq_counts = queues.dlq_receive_counts()
-    assert dlq_counts, "the outage outlasted maxReceiveCount: some messages must be in the DLQ"
-    assert min(dlq_counts) >= MAX_RECEIVE_COUNT
-    # AND after a redrive and more runs, nothing is lost
-    moved = redrive_and_drain(queues, worker, log)
-    assert moved == len(dlq_counts)
+    # WHEN the consumer runs on schedule through the run the database failed in and 30 more runs
+    # (6 times maxReceiveCount), a gap between runs (over the 30 runs, failed batches' visibility timeout passes)
+    for _ in range(1 + OUTAGE_RUNS):
+        log.runs.append(consumer_run(queues, worker, sqs=counting))
+        time.sleep(VISIBILITY_SECONDS / 4)
+    receives_in_outage = counting.receives.copy()
+    dlq_in_outage = queues.counts(queues.dlq_url)
+    # AND then the database comes back and the consumer runs until the queue is empty
+    postgres.start()
+    run_until_empty(queues, worker, log)
+    # THEN nothing reached the DLQ, during the outage or after
+    healthy_runs = sum(1 for run in log.runs[:1 + OUTAGE_RUNS] if run["received"])
+    most_receives = max(receives_in_outage.values())
+    print(f"\nlong outage: {OUTAGE_RUNS} runs with the database down; DLQ {dlq_in_outage} during, "
+          f"{queues.counts(queues.dlq_url)} after; receives per message during the outage: at most {most_receives} "
+          f"({len(receives_in_outage)} messages received, runs that found the worker healthy: {healthy_runs}); "
+          f"runs after: {len(log.runs) - 1 - OUTAGE_RUNS}")
+    assert dlq_in_outage == 0 and queues.counts(queues.dlq_url) == 0
+    # AND only the first run (which found the worker healthy) received anything: at most one receive per message
+    assert healthy_runs == 1 and most_receives <= healthy_runs
+    assert all(run["stopped_because"] == "worker_unavailable" for run in log.runs[:1 + OUTAGE_RUNS])
+    assert all(run["received"] == 0 for run in log.runs[1:1 + OUTAGE_RUNS])
+    # AND each valid event is stored exactly once, each invalid item rejected once
     assert_nothing_lost(postgres, workload, queues)
+    db = Database(postgres.url, SCHEMA)
+    print(f"rows: events {db.count('events')} (valid {len(workload.valid_ids)}), "
+          f"rejected_events {db.count('rejected_events')} (invalid {workload.invalid_count})")
+
+
+def test_a_poison_message_reaches_the_dlq_while_the_others_are_stored(postgres, queues):
+    # GIVEN 1,000 messages and a worker that fails every batch holding one poison message, storing the others
+    workload = make_workload(1000, seed=4)
+    poison = workload.bodies[500]
+    queues.send(workload.bodies)
+
+    class RefusesThePoison(Worker):
+        def __call__(self, bodies):
+            if poison in bodies:
+                raise RuntimeError("injected: the worker crashes on this message")
+            return super().__call__(bodies)
+
+    worker = RefusesThePoison(postgres.url, SCHEMA)
+    log = RunLog()
+    # WHEN the consumer runs until the queue is empty
+    run_until_empty(queues, worker, log)
+    # THEN the poison message is in the DLQ, received maxReceiveCount times, with at most one batch beside it
+    dlq_counts = queues.dlq_receive_counts()
+    assert dlq_counts and min(dlq_counts) >= MAX_RECEIVE_COUNT
+    assert len(dlq_counts) <= SETTINGS["max_batch_events"]
+    dlq_bodies = dlq_message_bodies(queues)
+    assert poison in dlq_bodies
+    # AND every message not in the DLQ was stored
+    db = Database(postgres.url, SCHEMA)
+    stored = {row[0] for row in db.query(f"SELECT event_id FROM {SCHEMA}.events")}
+    in_dlq = {event_id_of(body) for body in dlq_bodies}
+    assert workload.valid_ids - stored <= in_dlq
+
+
+def event_id_of(body):
+    item = json.loads(body)
+    if item.get("Type") == "Notification":
+        item = json.loads(item["Message"])
+    return item.get("event_id")
+
+
+def dlq_message_bodies(queues):
+    bodies = []
+    while True:
+        messages = queues.sqs.receive_message(QueueUrl=queues.dlq_url, MaxNumberOfMessages=10,
+                                              VisibilityTimeout=60).get("Messages", [])
+        if not messages:
+            return bodies
+        bodies += [message["Body"] for message in messages]
 
 
 def test_worker_failing_one_call_in_five(postgres, queues):
@@ -166,3 +227,16 @@ def test_consumer_running_out_of_time_mid_run(postgres, queues):
     run_until_empty(queues, worker, log)
     redrive_and_drain(queues, worker, log)
     assert_nothing_lost(postgres, workload, queues)
+
+
+def test_the_workers_probe_fails_exactly_while_the_database_is_down(postgres):
+    # GIVEN the worker (its store code and reusable connection), which has stored before
+    worker = Worker(postgres.url, SCHEMA)
+    assert worker([]) == {"processed": 0, "stored": 0, "duplicates": 0, "rejected": 0}
+    # WHEN the database goes down, THEN the probe (an empty batch) fails: it reaches the database
+    postgres.stop()
+    with pytest.raises(Exception):
+        worker([])
+    # AND WHEN it is back, the probe passes again (the connection is reopened)
+    postgres.start()
+    assert worker([]) == {"processed": 0, "stored": 0, "duplicates": 0, "rejected": 0}

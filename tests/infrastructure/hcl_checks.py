@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import hcl2
+from ops import hcl
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 INFRA = REPO_ROOT / "infrastructure"
@@ -39,11 +39,7 @@ class Problem:
 # ----------------------------------------------------------------- parsing ---
 
 
-def unquote(text):
-    """'"name"' -> 'name' (python-hcl2 keeps the quotes of labels and strings)."""
-    if isinstance(text, str) and len(text) >= 2 and text[0] == text[-1] == '"':
-        return text[1:-1]
-    return text
+unquote = hcl.unquote
 
 
 def is_block(value):
@@ -126,11 +122,10 @@ def load_config(directory):
     directory = Path(directory)
     config = Config(directory)
     for path in sorted(directory.glob("*.tf")):
-        with open(path) as handle:
-            try:
-                document = hcl2.load(handle)
-            except Exception as error:  # python-hcl2 raises lark errors of several kinds
-                raise ValueError(f"{display(path)}: cannot parse: {error}") from error
+        try:
+            document = hcl.load(path)
+        except Exception as error:  # python-hcl2 raises lark errors of several kinds
+            raise ValueError(f"{display(path)}: cannot parse: {error}") from error
         for kind, entries in document.items():
             depth = LABELS.get(kind)
             if depth is None:

@@ -14,7 +14,7 @@ from hcl_checks import INFRA
 DIRS = hcl_checks.terraform_dirs()
 DIR_IDS = [str(path.relative_to(INFRA)) for path in DIRS]
 STAGES = ("dev", "staging", "prod")
-MODULES = ("lambda", "shared", "messaging", "analytics_db", "analytics_queue")
+MODULES = ("lambda", "shared", "messaging", "analytics_db", "analytics_queue", "collector")
 
 
 def assert_no_problems(problems):

@@ -2,9 +2,9 @@
 import json
 import random
 
-import hcl2
 
 from local_fixtures import dumps, local_db, publish, stack  # noqa: F401 - fixtures
+from ops import hcl
 from ops.events import demo_events, invalid_event
 from ops.local_stack.terraform import QUEUE_MODULE
 
@@ -31,10 +31,7 @@ def test_events_published_to_the_topic_are_all_accounted_for(stack):
 
 def test_the_queues_have_the_names_and_settings_of_the_terraform_module(stack):
     # GIVEN the defaults of the Terraform module analytics_queue
-    with open(QUEUE_MODULE / "variables.tf") as handle:
-        defaults = {
-            name.strip('"'): body.get("default") for block in hcl2.load(handle)["variable"] for name, body in block.items()
-        }
+    defaults = {name: body.get("default") for name, body in hcl.blocks(hcl.load(QUEUE_MODULE / "variables.tf"), "variable").items()}
     # WHEN the local stack's queues are read back from moto
     sqs, sns = stack.client("sqs"), stack.client("sns")
     queue = sqs.get_queue_attributes(QueueUrl=stack.values["queue_url"], AttributeNames=["All"])["Attributes"]

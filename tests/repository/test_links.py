@@ -17,7 +17,7 @@ def scanned_files():
             yield path
         elif path.is_dir():
             for file in sorted(path.rglob("*")):
-                if file.is_file() and file.suffix in TEXT_SUFFIXES and ".terraform" not in file.parts:
+                if file.is_file() and file.suffix in TEXT_SUFFIXES and not {".terraform", "node_modules"} & set(file.parts):
                     yield file
 
 

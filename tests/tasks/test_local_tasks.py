@@ -91,7 +91,7 @@ def test_local_settings_of_a_deployed_stage_use_the_writer_role(monkeypatch):
 
 
 def test_invoke_of_an_unknown_function_is_refused(ctx):
-    with pytest.raises(Exit, match=r"Unknown function 'analytics_nope': choose one of analytics_consumer, analytics_worker"):
+    with pytest.raises(Exit, match=r"Unknown function 'analytics_nope': choose one of analytics_collector, analytics_consumer, analytics_worker"):
         tasks.invoke_(ctx, "analytics_nope", env="local", payload="[]", local=True)
 
 

@@ -7,7 +7,8 @@ SQS_BATCH_LIMIT = 10
 DELETE_ATTEMPTS = 3
 
 
-def _chunks(items, size=SQS_BATCH_LIMIT):
+def chunks(items, size=SQS_BATCH_LIMIT):
+    """The items in lists of at most `size` (SQS takes 10 entries per batch call)."""
     for start in range(0, len(items), size):
         yield items[start:start + size]
 
@@ -17,7 +18,7 @@ def delete_messages(sqs, queue_url: str, messages: list[dict], attempts: int = D
     deleted = 0
     failed = 0
     last_error = None
-    for chunk in _chunks(messages):
+    for chunk in chunks(messages):
         pending = {str(index): message["ReceiptHandle"] for index, message in enumerate(chunk)}
         for attempt in range(1, attempts + 1):
             entries = [{"Id": entry_id, "ReceiptHandle": handle} for entry_id, handle in pending.items()]
@@ -42,7 +43,7 @@ def delete_messages(sqs, queue_url: str, messages: list[dict], attempts: int = D
 def release_messages(sqs, queue_url: str, messages: list[dict]) -> int:
     """Make received messages visible again at once (best effort); return how many were released."""
     released = 0
-    for chunk in _chunks(messages):
+    for chunk in chunks(messages):
         entries = [
             {"Id": str(index), "ReceiptHandle": message["ReceiptHandle"], "VisibilityTimeout": 0}
             for index, message in enumerate(chunk)

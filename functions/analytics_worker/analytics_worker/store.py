@@ -16,7 +16,7 @@ unless the database refuses the first, when the next valid copy is tried.
 import gc
 import hashlib
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import psycopg2
 from psycopg2 import errors, sql
@@ -42,12 +42,12 @@ class BatchResult:
         return {"processed": self.processed, "stored": self.stored, "duplicates": self.duplicates, "rejected": self.rejected}
 
 
-@dataclass
 class _Choice:
-    """The copy of one event_id sent to `events`, and the later valid copies, tried if the database refuses it."""
-    line: bytes
-    event: object
-    alternates: list = field(default_factory=list)
+    """The copy of one event_id sent to `events`, and its later valid copies, tried if the database refuses it."""
+    __slots__ = ("line", "event", "alternates")
+
+    def __init__(self, line, event):
+        self.line, self.event, self.alternates = line, event, []
 
 
 @dataclass
@@ -62,38 +62,45 @@ class _Batch:
     def __init__(self, items):
         self.rejections = []
         self.choices = []  # filled while lines() is read
-        by_id = {}
+        self._first = {}  # event_id -> the first decoded copy
+        self._later = {}  # event_id -> later decoded copies, in the batch's order
         for item in items:
             decoded = decode_item(item)
             if isinstance(decoded, Rejection):
                 self.rejections.append(decoded)
                 continue
             event_id = decoded.document.get("event_id")
-            if isinstance(event_id, str):
-                by_id.setdefault(event_id, []).append(decoded)
-            else:  # the schema requires a string event_id: validation says what is wrong
+            if not isinstance(event_id, str):  # the schema requires a string event_id: validation says what is wrong
                 self.rejections.append(read_event(decoded))
-        self._groups = sorted(by_id.items())
+            elif event_id in self._first:
+                self._later.setdefault(event_id, []).append(decoded)
+            else:
+                self._first[event_id] = decoded
 
     def lines(self):
-        """Yield the COPY line of the first storable valid copy of each event_id, filing every other copy as it goes."""
-        for event_id, copies in self._groups:
-            choice = None
-            for decoded in copies:
-                outcome = read_event(decoded)
-                if isinstance(outcome, Rejection):
-                    self.rejections.append(outcome)
-                elif choice is not None:
-                    choice.alternates.append(outcome)
-                else:
-                    try:
-                        line = copy_line(outcome)
-                    except UnstorableEvent as error:
-                        self.rejections.append(Rejection(f"event {error}", outcome.raw, event_id))
-                        continue
-                    choice = _Choice(line, outcome)
-                    self.choices.append(choice)
-                    yield line
+        """Yield the COPY line of the first storable valid copy of each event_id, in event_id order."""
+        for event_id in sorted(self._first):
+            first, later = self._first[event_id], self._later.get(event_id)
+            choice = self._choose(event_id, (first, *later) if later else (first,))
+            if choice is not None:
+                self.choices.append(choice)
+                yield choice.line
+
+    def _choose(self, event_id, copies):
+        """The first storable valid copy, the later valid ones as its alternates; the others filed as rejections."""
+        choice = None
+        for decoded in copies:
+            outcome = read_event(decoded)
+            if isinstance(outcome, Rejection):
+                self.rejections.append(outcome)
+            elif choice is not None:
+                choice.alternates.append(outcome)
+            else:
+                try:
+                    choice = _Choice(copy_line(outcome), outcome)
+                except UnstorableEvent as error:
+                    self.rejections.append(Rejection(f"event {error}", outcome.raw, event_id))
+        return choice
 
     def all_stored(self, stored):
         """The counts when every chosen copy went in at once and `stored` of them were new (the rest already stored)."""
@@ -158,22 +165,22 @@ def _store_events(cursor, tables, batch):
     except _DATA_ERRORS:
         cursor.execute("ROLLBACK TO SAVEPOINT copy_events")
         _drain(lines)
-        return _insert_one_by_one(cursor, tables, batch)
+        return _store_what_the_database_accepts(cursor, tables, batch)
     _drain(lines)  # the COPY stopped at the conflict: read the rest of the batch
     try:
-        return batch.all_stored(_insert_skipping_stored(cursor, tables, batch))
+        return batch.all_stored(_insert_skipping_stored(cursor, tables, [choice.line for choice in batch.choices]))
     except _DATA_ERRORS:
         cursor.execute("ROLLBACK TO SAVEPOINT copy_events")
-        return _insert_one_by_one(cursor, tables, batch)
+        return _store_what_the_database_accepts(cursor, tables, batch)
 
 
-def _insert_skipping_stored(cursor, tables, batch):
-    """Insert the batch's events that are not stored yet, in event_id order; return how many were new."""
+def _insert_skipping_stored(cursor, tables, lines):
+    """Insert those of these COPY lines whose event_id is not stored yet, in event_id order; return how many."""
     columns = sql.SQL(", ").join(sql.SQL("{} text").format(sql.Identifier(name)) for name in EVENT_COLUMNS)
     # Columns spelled out: `LIKE events` would need SELECT on events, which the writer does not have.
     cursor.execute(sql.SQL("CREATE TEMP TABLE IF NOT EXISTS incoming_events ({}) ON COMMIT DROP").format(columns))
     cursor.execute("TRUNCATE incoming_events")
-    _copy(cursor, sql.Identifier("incoming_events"), tables.columns, (choice.line for choice in batch.choices))
+    _copy(cursor, sql.Identifier("incoming_events"), tables.columns, iter(lines))
     casts = sql.SQL(", ").join(
         sql.SQL("{}::{}").format(sql.Identifier(name), sql.SQL(_COLUMN_TYPES.get(name, "text")))
         for name in EVENT_COLUMNS
@@ -189,12 +196,15 @@ def _insert_skipping_stored(cursor, tables, batch):
 _COLUMN_TYPES = {"event_timestamp": "timestamptz", "meta": "jsonb", "token_payload": "jsonb", "extra": "jsonb"}
 
 
-def _insert_one_by_one(cursor, tables, batch):
-    """Last resort when Postgres refuses some row: store each event alone, rejecting the copies it refuses.
+def _store_what_the_database_accepts(cursor, tables, batch):
+    """Last resort when Postgres refuses some row: try each event alone, then store the accepted ones at once.
 
-    When it refuses the chosen copy of an event_id, the later valid copies of that id are tried in turn.
+    Each trial is rolled back, so the batch holds no lock while a trial waits for
+    another call's uncommitted copy of the same event_id (a trigger on events may
+    have locked rollup rows that the other call needs: a deadlock otherwise).
+    When Postgres refuses the chosen copy of an event_id, its later valid copies are tried in turn.
     """
-    outcome = _Stored()
+    accepted, duplicates = [], 0
     for choice in batch.choices:
         copies = [choice.event, *choice.alternates]
         for position, event in enumerate(copies):
@@ -203,34 +213,50 @@ def _insert_one_by_one(cursor, tables, batch):
             except UnstorableEvent as error:
                 batch.rejections.append(Rejection(f"event {error}", event.raw, event.fields["event_id"]))
                 continue
-            refusal = _insert_one(cursor, tables, line)
+            refusal = _try_one(cursor, tables, line)
             if refusal is None:
-                outcome.stored += 1
+                accepted.append(line)
             elif refusal is _ALREADY_STORED:
-                outcome.duplicates += 1
+                duplicates += 1
             else:
                 batch.rejections.append(Rejection(f"database refused the event: {refusal}", event.raw, event.fields["event_id"]))
                 continue
-            outcome.duplicates += len(copies) - position - 1
+            duplicates += len(copies) - position - 1
             break
-    return outcome
+    cursor.execute("SAVEPOINT accepted_events")
+    try:
+        stored = _insert_skipping_stored(cursor, tables, accepted)
+    except _DATA_ERRORS:  # a rule that looks at several rows at once: keep each accepted event alone
+        cursor.execute("ROLLBACK TO SAVEPOINT accepted_events")
+        stored = sum(_insert_one(cursor, tables, line) is None for line in accepted)
+    return _Stored(stored, duplicates + len(accepted) - stored)
 
 
 _ALREADY_STORED = object()
 
 
+def _try_one(cursor, tables, line):
+    """Would Postgres store this row? None, _ALREADY_STORED or its reason; the row is not kept."""
+    cursor.execute("SAVEPOINT trial_event")
+    outcome = _insert_one(cursor, tables, line)
+    cursor.execute("ROLLBACK TO SAVEPOINT trial_event; RELEASE SAVEPOINT trial_event")
+    return outcome
+
+
 def _insert_one(cursor, tables, line):
-    """None when the row was stored, _ALREADY_STORED, or the database's reason for refusing it."""
+    """None when the row went in, _ALREADY_STORED, or the database's reason for refusing it (then rolled back)."""
     cursor.execute("SAVEPOINT one_event")
     try:
         _copy(cursor, tables.events, tables.columns, iter([line]))
-        return None
+        outcome = None
     except errors.UniqueViolation:
         cursor.execute("ROLLBACK TO SAVEPOINT one_event")
-        return _ALREADY_STORED
+        outcome = _ALREADY_STORED
     except _DATA_ERRORS as error:
         cursor.execute("ROLLBACK TO SAVEPOINT one_event")
-        return (error.diag.message_primary or str(error)).strip()
+        outcome = (error.diag.message_primary or str(error)).strip()
+    cursor.execute("RELEASE SAVEPOINT one_event")  # no nesting builds up over a batch
+    return outcome
 
 
 def _store_rejections(cursor, tables, rejections):
@@ -246,7 +272,9 @@ def _store_rejections(cursor, tables, rejections):
         .format(tables.rejected_events)
         .as_string(cursor),
         [rows[digest] for digest in sorted(rows)],  # digest order: the global lock order of rejects
-        page_size=1000,
+        # One statement: a statement trigger (the rollups) locks its rows only after every reject is in,
+        # never between pages while a later page waits for another call's copy of a raw text.
+        page_size=len(rows),
     )
 
 

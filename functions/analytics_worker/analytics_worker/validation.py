@@ -18,7 +18,13 @@ _SCHEMA_WITHOUT_TIMESTAMP_PATTERN = copy.deepcopy(EVENT_SCHEMA)
 del _SCHEMA_WITHOUT_TIMESTAMP_PATTERN["properties"]["event_timestamp"]["pattern"]
 _validate = fastjsonschema.compile(_SCHEMA_WITHOUT_TIMESTAMP_PATTERN)
 _TIMESTAMP_EXAMPLE = "2026-11-28T18:23:25Z"
-_UTC_RANGE = "outside years 1 to 9999 in UTC (0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z), which not every client can read"
+# Years 1..9999 (all Python's datetime holds, so all psycopg2 and Superset read) with a day to spare at each
+# end, so the event's date in any time zone (a client's session, the rollups' days) is in those years too.
+_EARLIEST, _LATEST = datetime(1, 1, 2), datetime(9999, 12, 30, 23, 59, 59, 999999)
+_UTC_RANGE = (
+    "outside 0001-01-02T00:00:00Z to 9999-12-30T23:59:59.999999Z: years 1 to 9999 with a day to spare,"
+    " so that every client can read its date in every time zone"
+)
 
 
 class InvalidEvent(ValueError):
@@ -37,9 +43,10 @@ def validate_event(event):
 def event_timestamp(text):
     """The timestamp as Postgres should read it, if every standard client can read it back.
 
-    That is: a real date and time whose instant lies in years 1..9999 in UTC
-    (Python's datetime, under psycopg2 and so under Superset, holds no other
-    years) with an offset Postgres accepts (up to 15:59 either way). Common forms
+    That is: a real date and time whose instant lies in years 1..9999 in UTC,
+    a day away from either end (Python's datetime, under psycopg2 and so under
+    Superset, holds no other years, and a date read in another time zone may be
+    a day off), with an offset Postgres accepts (up to 15:59 either way). Common forms
     go on as written (+00:00 added when they name no zone); others (second 60,
     a comma, more than 6 fraction digits, lower-case t or z, years 1 and 9999)
     as their UTC instant, fractions rounded to the microsecond, half up.
@@ -56,24 +63,31 @@ def event_timestamp(text):
             raise InvalidEvent(
                 f"event_timestamp offset {sign}{offset_hours}:{offset_minutes} is beyond ±15:59, the widest offset Postgres accepts"
             )
-    if year == "0000":
-        raise InvalidEvent(f"event_timestamp {text!r} lies {_UTC_RANGE}")
     leap_second = second == "60"
-    try:
-        moment = datetime(int(year), int(month), int(day), int(hour), int(minute), 59 if leap_second else int(second or 0))
-    except ValueError:
-        raise InvalidEvent(f"event_timestamp {text!r} is not a real date and time") from None
     if (
         "0001" < year < "9999" and not leap_second and mark != "," and (fraction is None or len(fraction) <= 6)
         and zulu != "z" and "t" not in text
     ):  # the common case: Postgres reads it as written, and no offset below 16 hours leaves years 1..9999
-        return text if zulu or sign else text + "+00:00"
+        try:
+            datetime.fromisoformat(text)  # a real date and time? (the quickest check; the slow path says why not)
+        except ValueError:
+            pass
+        else:
+            return text if zulu or sign else text + "+00:00"
+    if year == "0000":
+        raise InvalidEvent(f"event_timestamp {text!r} lies {_UTC_RANGE}")
+    try:
+        moment = datetime(int(year), int(month), int(day), int(hour), int(minute), 59 if leap_second else int(second or 0))
+    except ValueError:
+        raise InvalidEvent(f"event_timestamp {text!r} is not a real date and time") from None
     offset = timedelta(hours=int(offset_hours), minutes=int(offset_minutes)) if sign else timedelta(0)
     extra = timedelta(seconds=leap_second, microseconds=(int((fraction or "0")[:7].ljust(7, "0")) + 5) // 10)
     try:
         instant = (moment - offset if sign != "-" else moment + offset) + extra
     except OverflowError:
-        raise InvalidEvent(f"event_timestamp {text!r} lies {_UTC_RANGE}") from None
+        instant = None
+    if instant is None or not _EARLIEST <= instant <= _LATEST:
+        raise InvalidEvent(f"event_timestamp {text!r} lies {_UTC_RANGE}")
     return instant.isoformat() + "+00:00"
 
 

@@ -94,9 +94,12 @@ locals {
   default_access = { for name, grant in local.access : name => grant if grant.object_type != "schema" }
 }
 
-# The schema, and the tables and sequences that exist already.
+# The schema, and the tables and sequences that exist already. Not the writer's tables: a grant
+# on "all tables" would hand it INSERT on the rollup tables again at every apply (migration 0002
+# revokes it there: only the rollup triggers write them); the writer gets INSERT on each table
+# the migrations create through the default privileges below.
 resource "postgresql_grant" "access" {
-  for_each = local.access
+  for_each = { for name, grant in local.access : name => grant if name != "writer_tables" }
 
   database    = var.db_name
   schema      = local.schema_name

@@ -1,3 +1,6 @@
+# Module analytics_queue: a stage's queue together with the two functions that drain it
+# (consumer and worker), not only the queue.
+#
 # The analytics pipeline of one stage: queue + DLQ subscribed to the event
 # topic, the consumer (scheduled) and worker Lambdas, their least-privilege
 # IAM policies, and alarms to an alerts topic.

@@ -1,3 +1,6 @@
+# Outputs of module analytics_queue: a stage's queue together with the two functions that drain it
+# (consumer and worker), not only the queue.
+
 output "queue_url" {
   description = "URL of the analytics queue."
   value       = aws_sqs_queue.this.url

@@ -1,3 +1,6 @@
+# Inputs of module analytics_queue: a stage's queue together with the two functions that drain it
+# (consumer and worker), not only the queue.
+
 variable "stage" {
   description = "Stage name (dev, staging, prod, or another lower-case name); names every resource (analytics_events_<stage>, analytics_worker_<stage>, ...)."
   type        = string
@@ -133,14 +136,9 @@ variable "architecture" {
 }
 
 variable "schedule_expression" {
-  description = "EventBridge schedule of the consumer: rate(...) or cron(...)."
+  description = "EventBridge schedule of the consumer in schedule mode: rate(...) or cron(...); module lambda checks its form."
   type        = string
   default     = "rate(5 minutes)"
-
-  validation {
-    condition     = can(regex("^(rate\\((1 (minute|hour|day)|([2-9]|[1-9][0-9]+) (minutes|hours|days))\\)|cron\\(\\S+ \\S+ \\S+ \\S+ \\S+ \\S+\\))$", var.schedule_expression))
-    error_message = "schedule_expression must be rate(1 minute), rate(N minutes|hours|days) with N >= 2, or cron(<6 fields>)."
-  }
 }
 
 variable "delivery_mode" {
@@ -254,13 +252,13 @@ variable "worker_reserved_concurrency" {
 }
 
 variable "max_batch_events" {
-  description = "Optional MAX_BATCH_EVENTS of the consumer: events per worker call, 1..5000 (stay under the 6 MB payload limit); null keeps the consumer's default."
+  description = "Optional MAX_BATCH_EVENTS of the consumer: events per worker call, 1..10000 (batches are also cut at MAX_BATCH_BYTES, under the 6 MB payload limit); null keeps the consumer's default."
   type        = number
   default     = null
 
   validation {
-    condition     = var.max_batch_events == null || (coalesce(var.max_batch_events, 1) >= 1 && coalesce(var.max_batch_events, 1) <= 5000)
-    error_message = "max_batch_events must be null or between 1 and 5000."
+    condition     = var.max_batch_events == null || (coalesce(var.max_batch_events, 1) >= 1 && coalesce(var.max_batch_events, 1) <= 10000)
+    error_message = "max_batch_events must be null or between 1 and 10000."
   }
 }
 
