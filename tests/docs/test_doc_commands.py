@@ -6,7 +6,7 @@ repository root, inside the project's environment (as after the README's Quickst
 cannot give (an AWS account, a deployed stage) is marked `# needs: ...` (see doc_blocks.py).
 
 Two things differ from a reader's machine, both so that tests can run side by side: the stack
-listens on a free port, which replaces the documented 4566 in the blocks, and it keeps its
+listens on free ports (moto's replaces the documented 4566 in the blocks), and it keeps its
 files in a temporary folder, whose stack.json the tasks read (ANALYTICS_OUTPUTS_FILE) instead
 of .local/stack.json.
 """
@@ -48,13 +48,13 @@ def reader_environment():
 
 @pytest.fixture(scope="module")
 def local_stack(tmp_path_factory):
-    """`inv local` on a free port, its files in a temporary folder; stopped with Ctrl-C afterwards."""
+    """`inv local` on free ports (moto, Postgres, collector), its files in a temporary folder; Ctrl-C afterwards."""
     folder = tmp_path_factory.mktemp("docs-local")
     port = free_port()
     environment = {**reader_environment(), "ANALYTICS_LOCAL_DIR": str(folder)}
     log = open(folder / "local.log", "w+")
     process = subprocess.Popen(
-        [sys.executable, "-m", "invoke", "local", "--port", str(port), "--every", "1"],
+        [sys.executable, "-m", "invoke", "local", "--port", str(port), "--db-port", "0", "--every", "1"],
         cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT,
     )
     stack_file = folder / "stack.json"
