@@ -161,6 +161,7 @@ def run(n, database_url=None, out=None, err=None, seed=None):
             (f"no failed worker call ({totals['failed_batches']})", totals["failed_batches"] == 0),
             (f"queue and DLQ empty ({left} messages left)", left == 0),
         ]
+        _print_log_samples(out, stack)
         print("== accounting", file=out)
         for text, ok in checks:
             print(f"  {'ok  ' if ok else 'FAIL'} {text}", file=out)
@@ -175,6 +176,15 @@ def run(n, database_url=None, out=None, err=None, seed=None):
     finally:
         stack.stop()
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _print_log_samples(out, stack):
+    """The first record of each function's structured log: what CloudWatch would show of this demo."""
+    print("== function logs (one JSON line per record, with the call's request id and cold start); first of each:", file=out)
+    for function in ("analytics_consumer", "analytics_worker"):
+        path = stack.log_path(function)
+        lines = path.read_text().splitlines() if path.exists() else []
+        print(f"  {lines[0] if lines else f'(no {function} record)'}", file=out)
 
 
 def _counts(url, schema):
