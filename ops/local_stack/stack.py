@@ -268,7 +268,13 @@ class LocalStack:
                 self.say(f"consumer {level}: {message} {json.dumps(fields, default=str)}")
 
         with self._drain_lock:
-            summary = drain(self.client("sqs"), self.settings(), self.worker, time_left_ms, log=log or quiet)
+            sqs = self.client("sqs")
+            try:
+                summary = drain(sqs, self.settings(), self.worker, time_left_ms, log=log or quiet)
+            finally:
+                # The consumer's streams open several connections: closed here, by the client, their TIME_WAIT
+                # lands on the client's ports, not on the moto server's port (which must be free after Ctrl-C).
+                sqs.close()
         return summary.as_dict()
 
     def run_schedule(self, every, stop):
