@@ -339,7 +339,13 @@ class LocalStack:
 
         @consumer_log.lambda_call
         def run(event, context):  # as the deployed handler: its records carry the run's request id and cold start
-            summary = drain(self.client("sqs"), self.settings(), self.worker, time_left_ms, log=log or quiet).as_dict()
+            sqs = self.client("sqs")
+            try:
+                summary = drain(sqs, self.settings(), self.worker, time_left_ms, log=log or quiet).as_dict()
+            finally:
+                # The consumer's streams open several connections: closed here, by the client, their TIME_WAIT
+                # lands on the client's ports, not on the moto server's port (which must be free after Ctrl-C).
+                sqs.close()
             consumer_log.info("analytics_consumer run finished", **summary)
             return summary
 
