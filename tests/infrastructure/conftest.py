@@ -81,14 +81,15 @@ def _plans(terraform, workspace, jobs):
 
 @pytest.fixture(scope="session")
 def plans(terraform, workspace):
-    """The plans of the shared root, each stage root, dev in stream mode and the shared module's defaults, by name."""
+    """The plans of the shared root, each stage root (with the collector's write keys and a CORS origin), dev in
+    stream mode and the shared module's defaults, by name."""
     infra = workspace / "infrastructure"
     secret = {"TF_VAR_admin_password": tf.ADMIN_PASSWORD}
     jobs = {
         "shared": (infra / "shared", tf.SHARED_VARS, secret),
         "module_defaults": (infra / "offline_module_defaults", {}, secret),
-        **{stage: (infra / stage, tf.STAGE_VARS, {}) for stage in tf.STAGES},
-        "dev_stream": (infra / "dev", {**tf.STAGE_VARS, "delivery_mode": "stream"}, {}),
+        **{stage: (infra / stage, tf.STAGE_VARS, tf.STAGE_SECRETS) for stage in tf.STAGES},
+        "dev_stream": (infra / "dev", {**tf.STAGE_VARS, "delivery_mode": "stream"}, tf.STAGE_SECRETS),
     }
     return _plans(terraform, workspace, jobs)
 

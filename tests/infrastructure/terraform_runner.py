@@ -59,7 +59,10 @@ SHARED_VARS = {
     "public_access_cidr_blocks": ["203.0.113.10/32"],
     "reader_password_scrams": {stage: READER_SCRAM for stage in STAGES},
 }
-STAGE_VARS = {"state_bucket": "analytics-terraform-state-offline"}
+STAGE_VARS = {"state_bucket": "analytics-terraform-state-offline", "collector_cors_origins": ["https://shop.example.com"]}
+# The collector's write keys are ephemeral: they go in through the environment, as the stage's sample says.
+COLLECTOR_WRITE_KEY = "plan-test-key-0123456789"
+STAGE_SECRETS = {"TF_VAR_collector_write_keys": f'{{"{COLLECTOR_WRITE_KEY}" = "website"}}'}
 
 # Plans that must be refused, run together once: name -> (root, variables, environment).
 ADMIN = {"TF_VAR_admin_password": ADMIN_PASSWORD}
@@ -78,6 +81,8 @@ REFUSALS = {
         "dev", {**STAGE_VARS, "delivery_mode": "stream", "stream_batch_size": 100, "stream_batching_window_seconds": 0}, {},
     ),
     "unknown delivery mode": ("dev", {**STAGE_VARS, "delivery_mode": "push"}, {}),
+    "collector origin with a path": ("dev", {**STAGE_VARS, "collector_cors_origins": ["https://shop.example.com/"]}, STAGE_SECRETS),
+    "collector write key too short": ("dev", STAGE_VARS, {"TF_VAR_collector_write_keys": '{"short" = "web"}'}),
 }
 
 
@@ -214,6 +219,11 @@ def plan_args(plan_file, variables):
 
 
 # ---------------------------------------------------------------- a plan ---
+
+
+def flat(text):
+    """Terraform's text output with its line wrapping undone."""
+    return " ".join(text.replace("│", " ").split())
 
 
 class Plan:

@@ -11,15 +11,11 @@ import re
 import pytest
 
 import terraform_runner as tf
+from terraform_runner import flat
 
 WORKER = "module.analytics_queue.module.worker"
 CONSUMER = "module.analytics_queue.module.consumer"
 DB = "module.shared.aws_db_instance.this"
-
-
-def flat(text):
-    """Terraform's text output with its line wrapping undone."""
-    return " ".join(text.replace("│", " ").split())
 
 
 def strings(value):
