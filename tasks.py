@@ -253,16 +253,30 @@ def _local_settings(c):
     return c.config.get("local") or {}
 
 
+MODE_HELP = ("How the queue reaches the worker: schedule (consumer runs) or stream (a poller, as the SQS event source "
+             "mapping; batches of local.stream_batch_size or local.stream_batching_window_seconds) (default: local.mode).")
+
+
+def _delivery(settings, mode):
+    """The delivery mode and the stream poller's batching, from the argument and invoke.yaml's local section."""
+    return {
+        "mode": mode or settings.get("mode", "schedule"),
+        "stream_batch_size": int(settings.get("stream_batch_size", 1000)),
+        "stream_batching_window_seconds": float(settings.get("stream_batching_window_seconds", 2)),
+    }
+
+
 @task(
     help={
         "port": "Port of the moto server on 127.0.0.1 (default: local.port in invoke.yaml).",
         "every": "Seconds between consumer runs (default: local.every in invoke.yaml).",
         "db_port": "TCP port of the embedded Postgres on 127.0.0.1 (default: local.db_port in invoke.yaml; 0: a free one).",
         "collector_port": "Port of the HTTP collector on 127.0.0.1, 0 for a free one (default: local.collector_port).",
+        "mode": MODE_HELP,
     }
 )
-def local(c, port=None, every=None, db_port=None, collector_port=None):
-    """Run the whole pipeline on this machine (moto, embedded Postgres, scheduled consumer) until Ctrl-C."""
+def local(c, port=None, every=None, db_port=None, collector_port=None, mode=None):
+    """Run the whole pipeline on this machine (moto, embedded Postgres, scheduled consumer or stream) until Ctrl-C."""
     _worker_packages()
     import os
 
@@ -275,21 +289,23 @@ def local(c, port=None, every=None, db_port=None, collector_port=None):
         database_url=os.environ.get("DATABASE_URL") or None,
         db_port=int(db_port if db_port is not None else settings.get("db_port", 0)),
         collector_port=int(collector_port if collector_port is not None else settings.get("collector_port", 0)),
+        **_delivery(settings, mode),
     )
 
 
-@task(help={"n": "How many valid events to publish (default: local.demo_events in invoke.yaml)."})
-def demo(c, n=None):
+@task(help={"n": "How many valid events to publish (default: local.demo_events in invoke.yaml).", "mode": MODE_HELP})
+def demo(c, n=None, mode=None):
     """Start a throw-away local stack, publish N events (plus duplicates and invalid ones), drain, summarise."""
     _worker_packages()
     import os
 
     from ops.local_stack import demo as demo_module
 
-    n = int(n if n is not None else _local_settings(c).get("demo_events", 500))
+    settings = _local_settings(c)
+    n = int(n if n is not None else settings.get("demo_events", 500))
     if n < 1:
         raise Exit("-n must be at least 1.")
-    if not demo_module.run(n, database_url=os.environ.get("DATABASE_URL") or None):
+    if not demo_module.run(n, database_url=os.environ.get("DATABASE_URL") or None, **_delivery(settings, mode)):
         raise Exit("Not every published event is accounted for: see above.", code=1)
 
 
