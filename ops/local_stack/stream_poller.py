@@ -13,6 +13,7 @@ from collections import Counter
 
 RECEIVE_MAX = 10  # messages per ReceiveMessage call (SQS's limit)
 DELETE_MAX = 10  # entries per DeleteMessageBatch call
+SUMMARY_KEYS = ("received", "worker_invocations", "stored", "duplicates", "rejected", "deleted", "failed_items", "failed_batches")
 
 
 class StreamPoller:
@@ -25,7 +26,7 @@ class StreamPoller:
         self.handle_event = handle_event  # the worker: an SQS event in, its answer out
         self.batch_size, self.window = int(batch_size), float(batching_window_seconds)
         self.say = say
-        self.totals = Counter()  # the consumer's summary keys: received, stored, ..., deleted, failed_batches
+        self.totals = Counter(dict.fromkeys(SUMMARY_KEYS, 0))  # the consumer's summary keys, and failed_items
 
     def run(self, stop, report=False):
         """Poll, call the worker and delete until `stop` (a threading.Event) is set; the batch in hand is finished.
@@ -50,7 +51,7 @@ class StreamPoller:
         messages = self._gather(stop)
         if not messages:
             return None
-        summary = Counter(received=len(messages), worker_invocations=1)
+        summary = Counter(dict.fromkeys(SUMMARY_KEYS, 0), received=len(messages), worker_invocations=1)
         try:
             answer = self.handle_event(self._event(messages))
         except Exception as error:
