@@ -43,9 +43,21 @@ def _function(func):
     return checked_name(func)
 
 
+def _default(c, key, given=None):
+    """`given` when the user gave it, else the default `key` (dotted) from invoke.yaml, the one home of defaults."""
+    if given is not None:
+        return given
+    value = c.config
+    for part in key.split("."):
+        try:
+            value = value[part]
+        except (KeyError, TypeError):
+            raise Exit(f"invoke.yaml has no {key}: restore it from the repository's invoke.yaml, or give the option.") from None
+    return value
+
+
 def _build_settings(c, arch):
-    build = c.config.get("build") or {}
-    return arch or build.get("arch") or "x86_64", build.get("runtime") or "python3.12"
+    return _default(c, "build.arch", arch), _default(c, "build.runtime")
 
 
 @task(
@@ -249,20 +261,16 @@ def lint_infra(c):
     lint_infra_module.run(c)
 
 
-def _local_settings(c):
-    return c.config.get("local") or {}
-
-
 MODE_HELP = ("How the queue reaches the worker: schedule (consumer runs) or stream (a poller, as the SQS event source "
              "mapping; batches of local.stream_batch_size or local.stream_batching_window_seconds) (default: local.mode).")
 
 
-def _delivery(settings, mode):
+def _delivery(c, mode):
     """The delivery mode and the stream poller's batching, from the argument and invoke.yaml's local section."""
     return {
-        "mode": mode or settings.get("mode", "schedule"),
-        "stream_batch_size": int(settings.get("stream_batch_size", 1000)),
-        "stream_batching_window_seconds": float(settings.get("stream_batching_window_seconds", 2)),
+        "mode": _default(c, "local.mode", mode),
+        "stream_batch_size": int(_default(c, "local.stream_batch_size")),
+        "stream_batching_window_seconds": float(_default(c, "local.stream_batching_window_seconds")),
     }
 
 
@@ -282,14 +290,13 @@ def local(c, port=None, every=None, db_port=None, collector_port=None, mode=None
 
     from ops import local_stack
 
-    settings = _local_settings(c)
     local_stack.run(
-        port=int(port if port is not None else settings.get("port", 4566)),
-        every=float(every if every is not None else settings.get("every", 10)),
+        port=int(_default(c, "local.port", port)),
+        every=float(_default(c, "local.every", every)),
         database_url=os.environ.get("DATABASE_URL") or None,
-        db_port=int(db_port if db_port is not None else settings.get("db_port", 0)),
-        collector_port=int(collector_port if collector_port is not None else settings.get("collector_port", 0)),
-        **_delivery(settings, mode),
+        db_port=int(_default(c, "local.db_port", db_port)),
+        collector_port=int(_default(c, "local.collector_port", collector_port)),
+        **_delivery(c, mode),
     )
 
 
@@ -301,11 +308,10 @@ def demo(c, n=None, mode=None):
 
     from ops.local_stack import demo as demo_module
 
-    settings = _local_settings(c)
-    n = int(n if n is not None else settings.get("demo_events", 500))
+    n = int(_default(c, "local.demo_events", n))
     if n < 1:
         raise Exit("-n must be at least 1.")
-    if not demo_module.run(n, database_url=os.environ.get("DATABASE_URL") or None, **_delivery(settings, mode)):
+    if not demo_module.run(n, database_url=os.environ.get("DATABASE_URL") or None, **_delivery(c, mode)):
         raise Exit("Not every published event is accounted for: see above.", code=1)
 
 
@@ -329,11 +335,10 @@ def bench(c, rounds=None, arch=None, report=None, dashboard_events=None, only_da
     _worker_packages()
     from ops.bench import report as bench_report
 
-    settings = c.config.get("bench") or {}
     if throughput:
         from ops.bench import throughput as throughput_bench
 
-        options = dict(settings.get("throughput") or {})
+        options = dict(_default(c, "bench.throughput"))
         try:
             latencies_ms = [float(value) for value in str(latencies or options.pop("latencies_ms")).split(",")]
         except ValueError:
@@ -343,14 +348,14 @@ def bench(c, rounds=None, arch=None, report=None, dashboard_events=None, only_da
         throughput_bench.run(latencies_ms, **options)
         return
     arch, runtime = _build_settings(c, arch)
-    rounds = int(rounds if rounds is not None else settings.get("rounds", 9))
+    rounds = int(_default(c, "bench.rounds", rounds))
     if rounds < 3:
         raise Exit("--rounds must be at least 3: the report is a median of paired rounds.")
-    dashboard_events = int(dashboard_events if dashboard_events is not None else settings.get("dashboard_events", 1_000_000))
+    dashboard_events = int(_default(c, "bench.dashboard_events", dashboard_events))
     if dashboard_events < 1000:
         raise Exit("--dashboard-events must be at least 1000.")
     measured = bench_report.run(
-        rounds, arch, runtime, report or settings.get("report", "reports/bench.json"),
+        rounds, arch, runtime, _default(c, "bench.report", report),
         dashboard_events=dashboard_events, only_dashboards=only_dashboards,
     )
     missed = bench_report.unmet(measured)
@@ -359,8 +364,7 @@ def bench(c, rounds=None, arch=None, report=None, dashboard_events=None, only_da
 
 
 def _retention_settings(c):
-    settings = c.config.get("retention") or {}
-    return int(settings.get("batch_size", 5000)), list(settings.get("confirm_stages", ["prod"]))
+    return int(_default(c, "retention.batch_size")), list(_default(c, "retention.confirm_stages"))
 
 
 @task(

@@ -15,6 +15,8 @@ import psycopg2
 from invoke import Exit
 from psycopg2 import errors, sql
 
+from ops.functions import load_handler_module
+
 _RETRYABLE = (errors.DeadlockDetected, errors.SerializationFailure, errors.LockNotAvailable)
 _ATTEMPTS = 5
 
@@ -120,9 +122,12 @@ def prune(admin_url, schema, before, batch_size, out=print):
 
 def readable_user_id(raw):
     """The user_id a rejected item's raw text holds, where it can be read (event JSON, or an SNS envelope of one)."""
+    load_handler_module("analytics_worker")  # the worker's own envelope rule: one home
+    from analytics_worker.items import is_sns_envelope
+
     try:
         document = json.loads(raw)
-        if isinstance(document, dict) and document.get("Type") == "Notification" and isinstance(document.get("Message"), str):
+        if isinstance(document, dict) and is_sns_envelope(document) and isinstance(document.get("Message"), str):
             document = json.loads(document["Message"])
     except (ValueError, TypeError, RecursionError):
         return None

@@ -75,13 +75,13 @@ variable "stream_maximum_concurrency" {
 variable "consumer_timeout" {
   description = "Timeout of the consumer in seconds, 10..900."
   type        = number
-  default     = 240
+  default     = 280
 }
 
 variable "worker_timeout" {
   description = "Timeout of the worker in seconds, 3..900, shorter than consumer_timeout."
   type        = number
-  default     = 60
+  default     = 30
 }
 
 variable "max_receive_count" {

@@ -26,15 +26,23 @@ def run(rounds, arch, runtime, report_path, out=print, dashboard_events=1_000_00
     out(f"zips ({arch}) and handler import times ...")
     zips = packaging.measure(arch, runtime)
     tracker = packaging.tracker_size()
-    report = {
-        "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "machine": {"python": platform.python_version(), "processor": platform.machine()},
-        "store_rate": {str(size): figures for size, figures in store.items()},
+    figures = {
+        "store_rate": {str(size): by_size for size, by_size in store.items()},
         "api_calls_per_1000_events": calls,
         "worker_invocations_per_million": million,
         "packaging": zips,
         "tracker": tracker,
         "dashboards": dashboards,
+    }
+    return _write(figures, report_path, out, started)
+
+
+def _write(figures, report_path, out, started):
+    """Add when and where it was measured, write the JSON report, print the table; return the report."""
+    report = {
+        "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "machine": {"python": platform.python_version(), "processor": platform.machine()},
+        **figures,
         "goals": GOALS,
         "seconds": round(time.perf_counter() - started, 1),
     }
@@ -99,19 +107,7 @@ def _run_dashboards(rounds, report_path, out, dashboard_events, started):
     """`inv bench --only-dashboards`: just the dashboard figures (e.g. at 20 million events)."""
     with store_rate.postgres() as url:
         dashboards = dashboard.measure(url, dashboard_events, rounds=rounds, out=out)
-    report = {
-        "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "machine": {"python": platform.python_version(), "processor": platform.machine()},
-        "dashboards": dashboards,
-        "goals": GOALS,
-        "seconds": round(time.perf_counter() - started, 1),
-    }
-    Path(report_path).parent.mkdir(parents=True, exist_ok=True)
-    Path(report_path).write_text(json.dumps(report, indent=2) + "\n")
-    out("")
-    out(table(report))
-    out(f"\nreport: {report_path}")
-    return report
+    return _write({"dashboards": dashboards}, report_path, out, started)
 
 
 def _format(rows):

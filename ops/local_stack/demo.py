@@ -190,12 +190,13 @@ def run(n, database_url=None, out=None, err=None, seed=None, mode="schedule", st
         stored_by_type = dict(query(url, f'SELECT event_type, count(*) FROM "{schema}".events GROUP BY 1'))
         rejected_by_reason = dict(query(url, f'SELECT reason, count(*) FROM "{schema}".rejected_events GROUP BY 1'))
         events_rows, rejected_rows = (a - b for a, b in zip(_counts(url, schema), baseline))
-        _print_summary(out, stored_by_type, rejected_by_reason, totals, "stream poller" if mode == "stream" else "consumer")
+        reader = "stream poller" if mode == "stream" else "consumer"
+        _print_summary(out, stored_by_type, rejected_by_reason, totals, reader)
         _print_lag(out, lags(url, schema, sent_at), mode, stack, stream_batch_size, stream_batching_window_seconds)
 
         checks = [
             (f"SNS and the collector accepted every message ({accepted} of {messages})", accepted == messages),
-            (f"the consumer received every message ({totals['received']} of {messages})", totals["received"] == messages),
+            (f"the {reader} received every message ({totals['received']} of {messages})", totals["received"] == messages),
             (f"every valid event stored once ({events_rows} rows for {n} events)", events_rows == n and totals["stored"] == n),
             (
                 f"every duplicate recognised ({totals['duplicates']} of {len(duplicates)})",
@@ -208,6 +209,7 @@ def run(n, database_url=None, out=None, err=None, seed=None, mode="schedule", st
             (f"no failed worker call ({totals['failed_batches']})", totals["failed_batches"] == 0),
             (f"queue and DLQ empty ({left} messages left)", left == 0),
         ]
+        _print_log_samples(out, stack, ("analytics_worker",) if mode == "stream" else ("analytics_consumer", "analytics_worker"))
         print("== accounting", file=out)
         for text, ok in checks:
             print(f"  {'ok  ' if ok else 'FAIL'} {text}", file=out)
@@ -265,6 +267,15 @@ def _print_lag(out, seconds, mode, stack, batch_size, window):
         f"max {seconds[-1]:.2f} s over {len(seconds)} events",
         file=out, flush=True,
     )
+
+
+def _print_log_samples(out, stack, functions):
+    """The first record of each function's structured log: what CloudWatch would show of this demo."""
+    print("== function logs (one JSON line per record, with the call's request id and cold start); first of each:", file=out)
+    for function in functions:
+        path = stack.log_path(function)
+        lines = path.read_text().splitlines() if path.exists() else []
+        print(f"  {lines[0] if lines else f'(no {function} record)'}", file=out)
 
 
 def _counts(url, schema):

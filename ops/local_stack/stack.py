@@ -11,6 +11,7 @@ throw-away one.
 """
 import contextlib
 import fcntl
+import importlib
 import json
 import logging
 import os
@@ -25,6 +26,7 @@ from invoke import Exit
 
 from ops import migrations
 from ops.functions import ROOT, load_handler_module
+from ops.lambdas import LocalContext
 from ops.local_stack import postgres, roles
 from ops.local_stack.collector_server import LOCAL_WRITE_KEY, CollectorServer
 from ops.local_stack.moto_sqs import apply_quick_sqs
@@ -52,10 +54,35 @@ def _port_is_free(port):
     return True
 
 
+class LockedLines:
+    """A text file that several threads' loggers print to: print() writes a record and its newline
+    in two calls, so each thread's pair is kept together."""
+
+    def __init__(self, handle):
+        self._handle, self._lock, self._held = handle, threading.Lock(), threading.local()
+
+    def write(self, text):
+        if not getattr(self._held, "yes", False):
+            self._lock.acquire()
+            self._held.yes = True
+        self._handle.write(text)
+        if text.endswith("\n"):
+            self._held.yes = False
+            self._lock.release()
+
+    def flush(self):
+        self._handle.flush()
+
+    def close(self):
+        self._handle.close()
+
+
 class InProcessWorker:
     """The worker seam of the consumer: `store_batch` in this process, one connection per parallel call."""
 
-    def __init__(self, url, schema, parallel):
+    def __init__(self, url, schema, parallel, new_log=None, function_name="analytics_worker"):
+        """`new_log()`: a new structured logger of the worker. Given, each parallel slot is like a container
+        of its own (its own logger, so its own cold start) and logs each call as the deployed handler does."""
         load_handler_module("analytics_worker")  # puts the worker's package on sys.path, as Lambda does
         from analytics_worker.database import ReusableConnection
         from analytics_worker.payload import answer, read_payload
@@ -74,16 +101,22 @@ class InProcessWorker:
 
         self._idle = queue.Queue()
         for _ in range(parallel):
-            self._idle.put(ReusableConnection(lambda: url, connect=connect))
+            self._idle.put((ReusableConnection(lambda: url, connect=connect), new_log() if new_log else None))
         self.items = 0  # items processed so far (for progress)
         self.on_batch = None  # called with the running total after each batch
+        self._function_name = function_name
 
     def __call__(self, batch):
-        connection = self._idle.get()
+        slot = self._idle.get()
+        connection, log = slot
         try:
-            result = connection.run(lambda c: self._store_batch(c, self.schema, batch)).as_dict()
+            if log is None:
+                result = self._store(connection, batch)
+            else:
+                call = log.lambda_call(lambda event, context: self._store(connection, event, log))
+                result = call(batch, LocalContext(self._function_name))
         finally:
-            self._idle.put(connection)
+            self._idle.put(slot)
         self.items += len(batch)
         if self.on_batch is not None:
             self.on_batch(self.items)
@@ -93,6 +126,12 @@ class InProcessWorker:
         """What the worker's handler does with a call: a list or an SQS event in, its answer out (stream mode)."""
         payload = self._read_payload(event)
         return self._answer(payload, self(payload.items))
+
+    def _store(self, connection, batch, log=None):
+        result = connection.run(lambda c: self._store_batch(c, self.schema, batch)).as_dict()
+        if log is not None:
+            log.info("batch stored", **result)
+        return result
 
     def close(self):
         for connection in self._opened:
@@ -124,6 +163,23 @@ class LocalStack:
         self._lock_file = self._moto = self._postgres = self.worker = self._undo_patch = None
         self.endpoints = {}
         self._drain_lock = threading.Lock()
+        self._log_streams = {}  # function -> its log file, shared by its loggers
+        self._consumer_log = None
+
+    # ---- function logs -------------------------------------------------------------------
+    def log_path(self, function):
+        """Where the function's structured log records go, one JSON line each (CloudWatch's part here)."""
+        return self.data_dir / "logs" / f"{function}.log"
+
+    def function_log(self, function):
+        """The function's own structured logger (its log.py), writing to log_path(function)."""
+        load_handler_module(function)
+        logger_class = importlib.import_module(f"{function}.log").Logger
+        if function not in self._log_streams:
+            path = self.log_path(function)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._log_streams[function] = LockedLines(open(path, "a"))
+        return logger_class(function, stream=self._log_streams[function])
 
     # ---- start ---------------------------------------------------------------------------
     def say(self, text):
@@ -140,7 +196,10 @@ class LocalStack:
             if self.collector_port is not None:
                 self.collector = CollectorServer(self.values["topic_arn"], self.client("sns"), self.collector_port, out=self.out).start()
                 self.values.update(collector_url=self.collector.url, collector_write_key=LOCAL_WRITE_KEY)
-            self.worker = InProcessWorker(self.values["writer_database_url"], self.spec.schema, self.settings().max_parallel_workers)
+            self.worker = InProcessWorker(self.values["writer_database_url"], self.spec.schema,
+                                          self.settings().max_parallel_workers,
+                                          new_log=lambda: self.function_log("analytics_worker"),
+                                          function_name=self.spec.worker_function_name)
             if self.named:
                 path = stack_file()
                 path.write_text(json.dumps(self.values, indent=2) + "\n")
@@ -278,13 +337,29 @@ class LocalStack:
         def time_left_ms():
             return max(0, int((deadline - time.monotonic()) * 1000))
 
+        if self._consumer_log is None:
+            self._consumer_log = self.function_log("analytics_consumer")
+        consumer_log = self._consumer_log
+
         def quiet(level, message, **fields):
+            consumer_log(level, message, **fields)
             if level != "INFO":
                 self.say(f"consumer {level}: {message} {json.dumps(fields, default=str)}")
 
+        @consumer_log.lambda_call
+        def run(event, context):  # as the deployed handler: its records carry the run's request id and cold start
+            sqs = self.client("sqs")
+            try:
+                summary = drain(sqs, self.settings(), self.worker, time_left_ms, log=log or quiet).as_dict()
+            finally:
+                # The consumer's streams open several connections: closed here, by the client, their TIME_WAIT
+                # lands on the client's ports, not on the moto server's port (which must be free after Ctrl-C).
+                sqs.close()
+            consumer_log.info("analytics_consumer run finished", **summary)
+            return summary
+
         with self._drain_lock:
-            summary = drain(self.client("sqs"), self.settings(), self.worker, time_left_ms, log=log or quiet)
-        return summary.as_dict()
+            return run({"source": "local schedule"}, LocalContext(self.spec.consumer_function_name))
 
     def run_schedule(self, every, stop):
         """Drain every `every` seconds (like the EventBridge schedule) until `stop` is set."""
@@ -326,6 +401,10 @@ class LocalStack:
         if self.worker is not None:
             self.worker.close()
             self.worker = None
+        for stream in self._log_streams.values():
+            with contextlib.suppress(Exception):
+                stream.close()
+        self._log_streams = {}
         if self._moto is not None:
             with contextlib.suppress(Exception):
                 self._moto.stop()

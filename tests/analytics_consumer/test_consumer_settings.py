@@ -15,7 +15,7 @@ def test_defaults_fit_lambda_limits():
     settings = settings_from_env(REQUIRED)
     # THEN the tuning has the documented defaults: batches of up to 1,000 events and 5 MB
     # (under Lambda's 6 MB synchronous payload limit), 4 parallel calls, 1 s long polling
-    assert (settings.worker_timeout_seconds, settings.max_batch_events, settings.max_batch_bytes) == (60, 1000, 5_000_000)
+    assert (settings.worker_timeout_seconds, settings.max_batch_events, settings.max_batch_bytes) == (30, 1000, 5_000_000)
     assert (settings.max_parallel_workers, settings.receive_wait_seconds, settings.sqs_streams) == (4, 1, 4)
     assert settings.worker_call_reserve_ms == 70_000
     assert settings.worker_read_timeout_seconds > settings.worker_timeout_seconds

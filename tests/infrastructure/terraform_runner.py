@@ -105,7 +105,9 @@ def terraform_environment():
         )
     env = {**os.environ, "TF_IN_AUTOMATION": "1", "TF_INPUT": "0", "CHECKPOINT_DISABLE": "1"}
     env.pop("TF_VAR_admin_password", None)
-    if "TF_CLI_CONFIG_FILE" not in os.environ and STAND_IN_SETUP.exists():
+    configured = os.environ.get("TF_CLI_CONFIG_FILE")
+    # A config naming no file (some images set TF_CLI_CONFIG_FILE=~/.terraformrc without one) counts as unset.
+    if not (configured and Path(configured).is_file()) and STAND_IN_SETUP.exists():
         setup = subprocess.run([str(STAND_IN_SETUP)], capture_output=True, text=True, timeout=600)
         if setup.returncode != 0:
             raise TerraformUnavailable(f"{STAND_IN_SETUP} failed ({setup.stderr.strip()[-400:]})")

@@ -364,7 +364,7 @@ def test_schedule_mode_is_unchanged_by_the_stream_option(dev_plan):
     assert dev_plan.resources("aws_lambda_event_source_mapping") == {}
     (rule,) = dev_plan.resources("aws_cloudwatch_event_rule").values()
     assert rule["schedule_expression"] == "rate(5 minutes)"
-    assert dev_plan.resource(QUEUE)["visibility_timeout_seconds"] == 240 * 2 + 60
+    assert dev_plan.resource(QUEUE)["visibility_timeout_seconds"] == 280 * 2 + 30
     policy = dev_plan.data("module.analytics_queue.data.aws_iam_policy_document.worker")
     assert not [a for s in policy["statement"] for a in s["actions"] if a.startswith("sqs:")]
 

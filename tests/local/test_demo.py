@@ -1,5 +1,6 @@
 """`inv demo`: smoke test with a small N, and its exit code when something is not accounted for."""
 import io
+import json
 
 import pytest
 from invoke import Config, Context, Exit
@@ -21,6 +22,17 @@ def test_the_demo_accounts_for_every_event(migrated_db):
     assert "missing required field: event_id" in text
     assert "FAIL" not in text
     assert "publishing" in err.getvalue()  # progress is visible
+
+
+def test_the_demo_shows_each_functions_log_line_with_request_id_and_cold_start(migrated_db):
+    # GIVEN a fresh database WHEN the demo runs
+    out = io.StringIO()
+    assert demo.run(10, database_url=migrated_db.url, out=out, err=io.StringIO(), seed=5)
+    # THEN it shows a structured record of each function, as the deployed handlers log them
+    records = [json.loads(line) for line in out.getvalue().splitlines() if line.strip().startswith('{"level"')]
+    assert {record["service"] for record in records} == {"analytics_consumer", "analytics_worker"}
+    for record in records:
+        assert len(record["request_id"]) == 36 and record["cold_start"] is True
 
 
 def test_inv_demo_exits_1_when_an_event_is_not_accounted_for(migrated_db, monkeypatch, capsys):

@@ -26,7 +26,7 @@ class SettingsError(ValueError):
 class Settings:
     queue_url: str
     worker_function: str
-    worker_timeout_seconds: int = 60
+    worker_timeout_seconds: int = 30
     max_batch_events: int = 1000
     max_batch_bytes: int = 5_000_000
     max_parallel_workers: int = 4
@@ -46,7 +46,7 @@ class Settings:
 
 # name -> (field, default, lowest, highest)
 _INTEGERS = {
-    "WORKER_TIMEOUT_SECONDS": ("worker_timeout_seconds", 60, 3, 900),
+    "WORKER_TIMEOUT_SECONDS": ("worker_timeout_seconds", 30, 3, 900),
     # Up to 10,000 events (SQS's own largest batch for a Lambda): MAX_BATCH_BYTES, not the count, keeps a batch
     # under the 6 MB synchronous payload limit, whatever the events' size.
     "MAX_BATCH_EVENTS": ("max_batch_events", 1000, 1, 10_000),

@@ -188,7 +188,7 @@ variable "stream_maximum_concurrency" {
 variable "consumer_timeout" {
   description = "Timeout of the consumer in seconds, 10..900; it stops draining when the time left would not cover one more worker call."
   type        = number
-  default     = 240
+  default     = 280
 
   validation {
     condition     = var.consumer_timeout >= 10 && var.consumer_timeout <= 900
@@ -199,7 +199,7 @@ variable "consumer_timeout" {
 variable "worker_timeout" {
   description = "Timeout of the worker in seconds, 3..900; must be shorter than consumer_timeout (passed to the consumer as WORKER_TIMEOUT_SECONDS)."
   type        = number
-  default     = 60
+  default     = 30
 
   validation {
     condition     = var.worker_timeout >= 3 && var.worker_timeout <= 900
@@ -208,9 +208,9 @@ variable "worker_timeout" {
 }
 
 variable "consumer_memory_size" {
-  description = "Memory of the consumer in MB, 128..10240."
+  description = "Memory of the consumer in MB, 128..10240; Lambda gives CPU in proportion (1769 MB: one full vCPU, which the parallel SQS streams use; a run lasts only while the queue has messages)."
   type        = number
-  default     = 256
+  default     = 1769
 
   validation {
     condition     = var.consumer_memory_size >= 128 && var.consumer_memory_size <= 10240
