@@ -261,16 +261,30 @@ def lint_infra(c):
     lint_infra_module.run(c)
 
 
+MODE_HELP = ("How the queue reaches the worker: schedule (consumer runs) or stream (a poller, as the SQS event source "
+             "mapping; batches of local.stream_batch_size or local.stream_batching_window_seconds) (default: local.mode).")
+
+
+def _delivery(c, mode):
+    """The delivery mode and the stream poller's batching, from the argument and invoke.yaml's local section."""
+    return {
+        "mode": _default(c, "local.mode", mode),
+        "stream_batch_size": int(_default(c, "local.stream_batch_size")),
+        "stream_batching_window_seconds": float(_default(c, "local.stream_batching_window_seconds")),
+    }
+
+
 @task(
     help={
         "port": "Port of the moto server on 127.0.0.1 (default: local.port in invoke.yaml).",
         "every": "Seconds between consumer runs (default: local.every in invoke.yaml).",
         "db_port": "TCP port of the embedded Postgres on 127.0.0.1 (default: local.db_port in invoke.yaml; 0: a free one).",
         "collector_port": "Port of the HTTP collector on 127.0.0.1, 0 for a free one (default: local.collector_port).",
+        "mode": MODE_HELP,
     }
 )
-def local(c, port=None, every=None, db_port=None, collector_port=None):
-    """Run the whole pipeline on this machine (moto, embedded Postgres, scheduled consumer) until Ctrl-C."""
+def local(c, port=None, every=None, db_port=None, collector_port=None, mode=None):
+    """Run the whole pipeline on this machine (moto, embedded Postgres, scheduled consumer or stream) until Ctrl-C."""
     _worker_packages()
     import os
 
@@ -282,11 +296,12 @@ def local(c, port=None, every=None, db_port=None, collector_port=None):
         database_url=os.environ.get("DATABASE_URL") or None,
         db_port=int(_default(c, "local.db_port", db_port)),
         collector_port=int(_default(c, "local.collector_port", collector_port)),
+        **_delivery(c, mode),
     )
 
 
-@task(help={"n": "How many valid events to publish (default: local.demo_events in invoke.yaml)."})
-def demo(c, n=None):
+@task(help={"n": "How many valid events to publish (default: local.demo_events in invoke.yaml).", "mode": MODE_HELP})
+def demo(c, n=None, mode=None):
     """Start a throw-away local stack, publish N events (plus duplicates and invalid ones), drain, summarise."""
     _worker_packages()
     import os
@@ -296,7 +311,7 @@ def demo(c, n=None):
     n = int(_default(c, "local.demo_events", n))
     if n < 1:
         raise Exit("-n must be at least 1.")
-    if not demo_module.run(n, database_url=os.environ.get("DATABASE_URL") or None):
+    if not demo_module.run(n, database_url=os.environ.get("DATABASE_URL") or None, **_delivery(c, mode)):
         raise Exit("Not every published event is accounted for: see above.", code=1)
 
 

@@ -3,6 +3,7 @@ import os
 
 from analytics_worker.database import ReusableConnection, connection_parameters
 from analytics_worker.log import log
+from analytics_worker.payload import answer, read_payload
 from analytics_worker.settings import settings_from_env
 from analytics_worker.store import store_batch
 
@@ -20,9 +21,9 @@ def _settings_and_connection():
 
 @log.lambda_call
 def main(event, context):
-    if not isinstance(event, list):
-        raise TypeError(f"analytics_worker expects a JSON list of events or message bodies, got {type(event).__name__}")
+    """Store a list of items or an SQS event's bodies in one transaction; raises if the database fails."""
+    payload = read_payload(event)
     settings, connection = _settings_and_connection()
-    result = connection.run(lambda c: store_batch(c, settings.schema, event)).as_dict()
-    log.info("batch stored", **result)
-    return result
+    counts = connection.run(lambda c: store_batch(c, settings.schema, payload.items)).as_dict()
+    log.info("batch stored", **counts)
+    return answer(payload, counts)

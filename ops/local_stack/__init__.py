@@ -21,18 +21,34 @@ def connection_lines(values):
     )
 
 
-def run(port, every, database_url=None, out=None, db_port=0, collector_port=None):
-    """Start the stack, print how to reach it, drain on a schedule until SIGINT/SIGTERM, then stop it all."""
+MODES = ("schedule", "stream")
+
+
+def check_mode(mode, stream_batch_size, stream_batching_window_seconds):
+    """Exit with what to do when the delivery mode or the stream batching settings are out of range."""
+    if mode not in MODES:
+        raise Exit(f"--mode must be one of {', '.join(MODES)}, got {mode!r}.")
+    if not 1 <= stream_batch_size <= 10000:
+        raise Exit(f"local.stream_batch_size must be between 1 and 10000 (as in Terraform), got {stream_batch_size}.")
+    if not 0 <= stream_batching_window_seconds <= 300:
+        raise Exit(f"local.stream_batching_window_seconds must be between 0 and 300 (as in Terraform), got {stream_batching_window_seconds}.")
+
+
+def run(port, every, database_url=None, out=None, db_port=0, collector_port=None, mode="schedule",
+        stream_batch_size=1000, stream_batching_window_seconds=2):
+    """Start the stack, print how to reach it, drain on a schedule (or stream) until SIGINT/SIGTERM, then stop it all."""
     out = out or sys.stdout
     if every <= 0:
         raise Exit("--every must be a positive number of seconds.")
+    check_mode(mode, stream_batch_size, stream_batching_window_seconds)
     stop = threading.Event()
 
     def on_signal(signum, frame):
         stop.set()
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    stack = LocalStack(port=port, database_url=database_url, out=out, db_port=db_port, collector_port=collector_port)
+    stack = LocalStack(port=port, database_url=database_url, out=out, db_port=db_port, collector_port=collector_port,
+                       stream_batch_size=stream_batch_size, stream_batching_window_seconds=stream_batching_window_seconds)
     try:
         stack.start()
         v = stack.values
@@ -44,8 +60,10 @@ def run(port, every, database_url=None, out=None, db_port=0, collector_port=None
             f"  queue            {v['queue_url']}  (DLQ {v['dlq_url']})\n"
             f"  database         psql '{v['admin_database_url']}'   (admin; schema {v['schema']})\n"
             f"  worker           stores as {v['dashboard_user'].replace('_reader', '_writer')} (INSERT only)\n"
-            + connection_lines(v) +
-            f"  consumer         every {every:g} s, worker in this process\n"
+            + connection_lines(v)
+            + (f"  consumer         every {every:g} s, worker in this process\n" if mode == "schedule" else
+               f"  stream poller    batches of up to {stream_batch_size} messages or {stream_batching_window_seconds:g} s "
+               "(as the SQS event source mapping), worker in this process\n") +
             f"{collector_lines(v)}"
             f"  written to       {stack_file()}\n"
             "Try (in the project environment, see the README): inv publish-event --env local -n 50\n"
@@ -53,7 +71,10 @@ def run(port, every, database_url=None, out=None, db_port=0, collector_port=None
             file=out,
             flush=True,
         )
-        worker = threading.Thread(target=stack.run_schedule, args=(every, stop), name="consumer-schedule", daemon=True)
+        if mode == "stream":
+            worker = threading.Thread(target=stack.stream_poller().run, args=(stop, True), name="stream-poller", daemon=True)
+        else:
+            worker = threading.Thread(target=stack.run_schedule, args=(every, stop), name="consumer-schedule", daemon=True)
         worker.start()
         while not stop.wait(0.5):
             pass

@@ -5,11 +5,14 @@ import json
 import random
 import shutil
 import sys
+import statistics
 import tempfile
+import threading
 import time
 from collections import Counter
 
 from ops.events import INVALID_KINDS, demo_events, invalid_event
+from ops.local_stack import check_mode
 from ops.local_stack.stack import LocalStack
 from ops.messaging import BATCH, Progress
 
@@ -31,12 +34,16 @@ def plan(n, rng):
     return events, duplicates, invalid
 
 
-def publish(sns, topic_arn, bodies, err):
-    """Publish message bodies, BATCH per PublishBatch call; returns how many SNS accepted."""
+def publish(sns, topic_arn, bodies, err, sent_at=None):
+    """Publish message bodies, BATCH per PublishBatch call; returns how many SNS accepted.
+
+    `sent_at`: a dict filled with event_id -> the time.time() its first copy was sent.
+    """
     progress = Progress(len(bodies), "publishing", stream=err)
     accepted = 0
     for start in range(0, len(bodies), BATCH):
         chunk = bodies[start:start + BATCH]
+        _record_sent(sent_at, (_event_id(body) for body in chunk))
         response = sns.publish_batch(
             TopicArn=topic_arn,
             PublishBatchRequestEntries=[{"Id": str(i), "Message": body} for i, body in enumerate(chunk)],
@@ -48,7 +55,7 @@ def publish(sns, topic_arn, bodies, err):
     return accepted
 
 
-def post_to_collector(url, write_key, events, err):
+def post_to_collector(url, write_key, events, err, sent_at=None):
     """POST events to the local collector, COLLECTOR_REQUEST_EVENTS per request; returns how many it accepted (202)."""
     import urllib.error
     import urllib.request
@@ -56,6 +63,7 @@ def post_to_collector(url, write_key, events, err):
     accepted = 0
     for start in range(0, len(events), COLLECTOR_REQUEST_EVENTS):
         chunk = events[start:start + COLLECTOR_REQUEST_EVENTS]
+        _record_sent(sent_at, (event.get("event_id") for event in chunk))
         request = urllib.request.Request(
             f"{url}/v1/events?key={write_key}", data=json.dumps(chunk).encode(), method="POST",
             headers={"Content-Type": "application/json"},
@@ -66,6 +74,29 @@ def post_to_collector(url, write_key, events, err):
         except urllib.error.HTTPError as error:
             err.write(f"\ncollector answered {error.code}: {error.read()[:200]!r}\n")
     return accepted
+
+
+def _event_id(body):
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return None
+    return document.get("event_id") if isinstance(document, dict) else None
+
+
+def _record_sent(sent_at, event_ids):
+    if sent_at is None:
+        return
+    now = time.time()
+    for event_id in event_ids:
+        if isinstance(event_id, str):
+            sent_at.setdefault(event_id, now)
+
+
+def lags(url, schema, sent_at):
+    """Seconds from publish to the event's row in `events` (its received_at: when the storing transaction began)."""
+    rows = query(url, f'SELECT event_id, extract(epoch FROM received_at)::float8 FROM "{schema}".events')
+    return sorted(received - sent_at[event_id] for event_id, received in rows if event_id in sent_at)
 
 
 def bar_chart(counts, width=40):
@@ -89,15 +120,23 @@ def query(url, statement):
         return cursor.fetchall()
 
 
-def run(n, database_url=None, out=None, err=None, seed=None):
-    """The demo; True when every published event is accounted for."""
+def run(n, database_url=None, out=None, err=None, seed=None, mode="schedule", stream_batch_size=1000,
+        stream_batching_window_seconds=2):
+    """The demo; True when every published event is accounted for.
+
+    `mode`: "schedule" (consumer runs right after publishing) or "stream" (a poller with these batching
+    settings runs from before the first publish, as the SQS event source mapping does).
+    """
+    check_mode(mode, stream_batch_size, stream_batching_window_seconds)
     out, err = out or sys.stdout, err or sys.stderr
     started = time.monotonic()
     rng = random.Random(seed)
     events, duplicates, invalid = plan(n, rng)
     data_dir = tempfile.mkdtemp(prefix="analytics-demo-")
     stack = LocalStack(port=0, database_url=database_url, data_dir=data_dir, named=False, out=out, max_batch_events=DEMO_BATCH,
-                       collector_port=0)
+                       collector_port=0, stream_batch_size=stream_batch_size,
+                       stream_batching_window_seconds=stream_batching_window_seconds)
+    stop_stream, stream = threading.Event(), None
     try:
         print(f"== starting a throw-away local stack (moto server, Postgres in {data_dir})", file=out, flush=True)
         stack.start()
@@ -106,6 +145,12 @@ def run(n, database_url=None, out=None, err=None, seed=None):
             baseline = _counts(url, schema)
         else:
             baseline = (0, 0)
+        if mode == "stream":
+            print(f"== stream mode: a poller hands the worker batches of up to {stream_batch_size} messages or "
+                  f"{stream_batching_window_seconds:g} s (as the SQS event source mapping)", file=out, flush=True)
+            poller = stack.stream_poller()
+            stream = threading.Thread(target=poller.run, args=(stop_stream,), name="stream-poller", daemon=True)
+            stream.start()
 
         print(
             f"== publishing {n} events of {len({e['app_title'] for e in events})} apps and "
@@ -120,23 +165,24 @@ def run(n, database_url=None, out=None, err=None, seed=None):
         bodies = [json.dumps(e, separators=(",", ":")) for e in events[len(via_collector):] + duplicates]
         bodies += [body for _, body in invalid]
         rng.shuffle(bodies)
-        accepted = publish(stack.client("sns"), stack.values["topic_arn"], bodies, err)
+        sent_at = {}
+        accepted = publish(stack.client("sns"), stack.values["topic_arn"], bodies, err, sent_at)
         print(f"== posting {len(via_collector)} of the events to the HTTP collector {stack.values['collector_url']}/v1/events "
               f"({COLLECTOR_REQUEST_EVENTS} a request), as pages and apps send them", file=out, flush=True)
-        accepted += post_to_collector(stack.values["collector_url"], stack.values["collector_write_key"], via_collector, err)
+        accepted += post_to_collector(stack.values["collector_url"], stack.values["collector_write_key"], via_collector, err, sent_at)
         messages = len(bodies) + len(via_collector)  # what the consumer must receive
 
-        print(f"== draining {stack.values['queue_url']} into the worker (consumer runs, worker in-process)", file=out, flush=True)
-        totals = Counter()
         progress = Progress(messages, "storing   ", stream=err)
         stack.worker.on_batch = lambda done: progress.update(min(done, messages))
-        for _ in range(10):  # a run drains everything; more only if moto delivered late
-            summary = stack.drain_once()
-            totals.update({k: v for k, v in summary.items() if isinstance(v, int)})
-            if totals["received"] >= accepted and summary["received"] == 0:
-                break
-            if summary["received"] == 0:
-                time.sleep(0.2)
+        if mode == "stream":
+            print(f"== waiting for the stream poller to store {stack.values['queue_url']}'s messages", file=out, flush=True)
+            _wait_for_stream(poller, accepted, stream_batching_window_seconds)
+            stop_stream.set()
+            stream.join(timeout=stream_batching_window_seconds + 30)
+            totals = Counter(poller.totals)
+        else:
+            print(f"== draining {stack.values['queue_url']} into the worker (consumer runs, worker in-process)", file=out, flush=True)
+            totals = _drain(stack, accepted)
         progress.finish()
         sqs = stack.client("sqs")
         left = _queue_depth(sqs, stack.values["queue_url"]) + _queue_depth(sqs, stack.values["dlq_url"])
@@ -144,11 +190,13 @@ def run(n, database_url=None, out=None, err=None, seed=None):
         stored_by_type = dict(query(url, f'SELECT event_type, count(*) FROM "{schema}".events GROUP BY 1'))
         rejected_by_reason = dict(query(url, f'SELECT reason, count(*) FROM "{schema}".rejected_events GROUP BY 1'))
         events_rows, rejected_rows = (a - b for a, b in zip(_counts(url, schema), baseline))
-        _print_summary(out, stored_by_type, rejected_by_reason, totals)
+        reader = "stream poller" if mode == "stream" else "consumer"
+        _print_summary(out, stored_by_type, rejected_by_reason, totals, reader)
+        _print_lag(out, lags(url, schema, sent_at), mode, stack, stream_batch_size, stream_batching_window_seconds)
 
         checks = [
             (f"SNS and the collector accepted every message ({accepted} of {messages})", accepted == messages),
-            (f"the consumer received every message ({totals['received']} of {messages})", totals["received"] == messages),
+            (f"the {reader} received every message ({totals['received']} of {messages})", totals["received"] == messages),
             (f"every valid event stored once ({events_rows} rows for {n} events)", events_rows == n and totals["stored"] == n),
             (
                 f"every duplicate recognised ({totals['duplicates']} of {len(duplicates)})",
@@ -161,7 +209,7 @@ def run(n, database_url=None, out=None, err=None, seed=None):
             (f"no failed worker call ({totals['failed_batches']})", totals["failed_batches"] == 0),
             (f"queue and DLQ empty ({left} messages left)", left == 0),
         ]
-        _print_log_samples(out, stack)
+        _print_log_samples(out, stack, ("analytics_worker",) if mode == "stream" else ("analytics_consumer", "analytics_worker"))
         print("== accounting", file=out)
         for text, ok in checks:
             print(f"  {'ok  ' if ok else 'FAIL'} {text}", file=out)
@@ -174,14 +222,57 @@ def run(n, database_url=None, out=None, err=None, seed=None):
         )
         return ok
     finally:
+        stop_stream.set()
+        if stream is not None:
+            stream.join(timeout=stream_batching_window_seconds + 30)
         stack.stop()
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
-def _print_log_samples(out, stack):
+def _drain(stack, accepted):
+    totals = Counter()
+    for _ in range(10):  # a run drains everything; more only if moto delivered late
+        summary = stack.drain_once()
+        totals.update({k: v for k, v in summary.items() if isinstance(v, int)})
+        if totals["received"] >= accepted and summary["received"] == 0:
+            break
+        if summary["received"] == 0:
+            time.sleep(0.2)
+    return totals
+
+
+def _wait_for_stream(poller, accepted, window, patience=60):
+    """Until the poller has deleted (acknowledged) every accepted message, or nothing moved for `patience` + window s."""
+    last, moved_at = None, time.monotonic()
+    while poller.totals["deleted"] < accepted:
+        progress = (poller.totals["received"], poller.totals["deleted"])
+        if progress != last:
+            last, moved_at = progress, time.monotonic()
+        elif time.monotonic() - moved_at > patience + window:
+            break
+        time.sleep(0.1)
+
+
+def _print_lag(out, seconds, mode, stack, batch_size, window):
+    if not seconds:
+        print("== lag from publish to a row in events: no rows to measure", file=out)
+        return
+    if mode == "stream":
+        how = f"stream mode, batches of up to {batch_size} messages or {window:g} s"
+    else:
+        how = (f"schedule mode, drained right after publishing; deployed, add up to the schedule's period, "
+               f"{stack.spec.schedule_expression}")
+    print(
+        f"== lag from publish to a row in events ({how}): median {statistics.median(seconds):.2f} s, "
+        f"max {seconds[-1]:.2f} s over {len(seconds)} events",
+        file=out, flush=True,
+    )
+
+
+def _print_log_samples(out, stack, functions):
     """The first record of each function's structured log: what CloudWatch would show of this demo."""
     print("== function logs (one JSON line per record, with the call's request id and cold start); first of each:", file=out)
-    for function in ("analytics_consumer", "analytics_worker"):
+    for function in functions:
         path = stack.log_path(function)
         lines = path.read_text().splitlines() if path.exists() else []
         print(f"  {lines[0] if lines else f'(no {function} record)'}", file=out)
@@ -198,7 +289,7 @@ def _queue_depth(sqs, queue_url):
     return sum(int(value) for value in attributes.values())
 
 
-def _print_summary(out, stored_by_type, rejected_by_reason, totals):
+def _print_summary(out, stored_by_type, rejected_by_reason, totals, reader="consumer"):
     print(f"== stored {sum(stored_by_type.values())} events, by type", file=out)
     for line in bar_chart(stored_by_type):
         print(line, file=out)
@@ -207,7 +298,7 @@ def _print_summary(out, stored_by_type, rejected_by_reason, totals):
     for reason, count in sorted(rejected_by_reason.items(), key=lambda item: (-item[1], item[0])):
         print(f"  {count:4d}  {reason[:110]}", file=out)
     print(
-        f"== consumer: {totals['received']} messages received, {totals['worker_invocations']} worker calls, "
+        f"== {reader}: {totals['received']} messages received, {totals['worker_invocations']} worker calls, "
         f"{totals['deleted']} deleted, {totals['failed_batches']} failed batches",
         file=out,
         flush=True,

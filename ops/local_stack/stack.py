@@ -85,11 +85,13 @@ class InProcessWorker:
         of its own (its own logger, so its own cold start) and logs each call as the deployed handler does."""
         load_handler_module("analytics_worker")  # puts the worker's package on sys.path, as Lambda does
         from analytics_worker.database import ReusableConnection
+        from analytics_worker.payload import answer, read_payload
         from analytics_worker.store import store_batch
 
         import psycopg2
 
         self._store_batch, self.schema = store_batch, schema
+        self._read_payload, self._answer = read_payload, answer
         self._opened = []
 
         def connect(dsn, **options):
@@ -120,6 +122,11 @@ class InProcessWorker:
             self.on_batch(self.items)
         return result
 
+    def handle_event(self, event):
+        """What the worker's handler does with a call: a list or an SQS event in, its answer out (stream mode)."""
+        payload = self._read_payload(event)
+        return self._answer(payload, self(payload.items))
+
     def _store(self, connection, batch, log=None):
         result = connection.run(lambda c: self._store_batch(c, self.schema, batch)).as_dict()
         if log is not None:
@@ -134,11 +141,12 @@ class InProcessWorker:
 
 class LocalStack:
     def __init__(self, port=0, database_url=None, data_dir=None, named=True, out=None, region=REGION, max_batch_events=None,
-                 db_port=0, collector_port=None):
+                 db_port=0, collector_port=None, stream_batch_size=None, stream_batching_window_seconds=None):
         """`named`: the one stack of this checkout (lock, `.local/stack.json`); else a throw-away one (demo).
 
         `db_port`: TCP port of the embedded Postgres on 127.0.0.1 (0: a free one).
         `collector_port`: port of the HTTP collector on 127.0.0.1 (0: a free one; None: no collector).
+        `stream_batch_size`, `stream_batching_window_seconds`: the batches of stream_poller() (stream mode).
         """
         self.port = port
         self.db_port = db_port
@@ -149,6 +157,7 @@ class LocalStack:
         self.region = region
         self.spec = stack_spec()
         self.max_batch_events = max_batch_events  # None: the consumer's default
+        self.stream_batch_size, self.stream_batching_window_seconds = stream_batch_size, stream_batching_window_seconds
         self.collector_port, self.collector = collector_port, None
         self.values = {}
         self._lock_file = self._moto = self._postgres = self.worker = self._undo_patch = None
@@ -369,6 +378,16 @@ class LocalStack:
                         f"failed batches {summary['failed_batches']} ({time.monotonic() - started:.1f} s)"
                     )
             next_run = max(next_run + every, time.monotonic())
+
+    # ---- stream mode ----------------------------------------------------------------------
+    def stream_poller(self):
+        """A poller that feeds the in-process worker SQS events, as the event source mapping does (stream_poller.py)."""
+        from ops.local_stack.stream_poller import StreamPoller
+
+        return StreamPoller(
+            self.client("sqs"), self.values["queue_url"], self.values["queue_arn"], self.region, self.worker.handle_event,
+            self.stream_batch_size, self.stream_batching_window_seconds, say=self.say,
+        )
 
     # ---- stop ------------------------------------------------------------------------------
     def stop(self):

@@ -75,7 +75,7 @@ def test_each_call_logs_json_lines_with_request_id_and_cold_start(configured, mi
 
 def test_a_payload_that_is_not_a_list_is_refused_clearly_and_logged(configured, capsys):
     context = LocalContext("analytics_worker_test")
-    with pytest.raises(TypeError, match="expects a JSON list of events or message bodies, got dict"):
+    with pytest.raises(TypeError, match=r"expects a JSON list of events or message bodies, or an SQS event \{\"Records\": \[...\]\}, got a dict without Records"):
         configured.main({"event_id": "12"}, context)
     (record,) = log_records(capsys)
     assert (record["level"], record["message"], record["request_id"]) == ("ERROR", "call failed", context.aws_request_id)

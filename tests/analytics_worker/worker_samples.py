@@ -34,3 +34,21 @@ def sns_envelope(event_fields, message_id=None):
         "Timestamp": "2026-11-28T10:15:01.000Z",
         "SignatureVersion": "1",
     })
+
+
+def sqs_event(bodies, queue_arn="arn:aws:sqs:eu-central-1:123456789012:event_created_test"):
+    """What an SQS event source mapping hands the worker: one record per message, its body unchanged."""
+    return {"Records": [
+        {
+            "messageId": str(uuid.uuid4()),
+            "receiptHandle": f"handle-{position}",
+            "body": body,
+            "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1764324900000"},
+            "messageAttributes": {},
+            "md5OfBody": "",
+            "eventSource": "aws:sqs",
+            "eventSourceARN": queue_arn,
+            "awsRegion": "eu-central-1",
+        }
+        for position, body in enumerate(bodies)
+    ]}

@@ -53,3 +53,32 @@ def test_inv_demo_exits_1_when_an_event_is_not_accounted_for(migrated_db, monkey
         tasks.demo(Context(config=config), n=15)
     assert failure.value.code == 1
     assert "FAIL every valid event stored once (16 rows for 15 events)" in capsys.readouterr().out
+
+
+def test_a_stream_mode_demo_accounts_for_every_event_in_batches_of_the_set_size(migrated_db):
+    # GIVEN stream mode with batches of at most 20 messages or 1 s
+    out, err = io.StringIO(), io.StringIO()
+    # WHEN the demo publishes 40 events (plus 1 duplicate and 7 invalid items: 48 messages)
+    ok = demo.run(40, database_url=migrated_db.url, out=out, err=err, seed=3, mode="stream",
+                  stream_batch_size=20, stream_batching_window_seconds=1)
+    # THEN every message is accounted for, through the poller (not a consumer run), in batches of at most 20
+    text = out.getvalue()
+    assert ok, text
+    assert "FAIL" not in text and "every published event is accounted for" in text
+    (summary,) = [line for line in text.splitlines() if line.startswith("== stream poller:")]
+    calls = int(summary.split(" worker calls")[0].rsplit(" ", 1)[1])
+    assert calls >= 3, summary  # 48 messages, at most 20 a batch
+    # AND the lag from publish to a row is printed for the mode
+    assert "lag from publish to a row in events (stream mode, batches of up to 20 messages or 1 s): median" in text
+
+
+def test_the_schedule_demo_prints_its_lag(migrated_db):
+    out = io.StringIO()
+    assert demo.run(10, database_url=migrated_db.url, out=out, err=io.StringIO(), seed=5)
+    assert "lag from publish to a row in events (schedule mode" in out.getvalue()
+    assert "over 10 events" in out.getvalue()
+
+
+def test_an_unknown_mode_is_refused_before_anything_starts():
+    with pytest.raises(Exit, match="--mode must be one of schedule, stream, got 'streaming'"):
+        demo.run(10, mode="streaming")

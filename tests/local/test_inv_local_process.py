@@ -122,3 +122,38 @@ def test_the_local_stage_refuses_a_stack_file_whose_process_is_gone(tmp_path, mo
     # WHEN a task loads the stage THEN it says to start the stack again
     with pytest.raises(Exit, match="not running any more"):
         local_stack.use_local_stage(stage.load("local"))
+
+
+@pytest.mark.slow
+def test_inv_local_in_stream_mode_stores_what_is_published_without_a_consumer_run(tmp_path):
+    # GIVEN `inv local --mode stream` (a poller in the process instead of the consumer's schedule)
+    port, db_port = free_port(), free_port()
+    stack_file = tmp_path / "stack.json"
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != "DATABASE_URL"}
+    environment.update(ANALYTICS_LOCAL_DIR=str(tmp_path), PYTHONUNBUFFERED="1")
+    log = open(tmp_path / "local.log", "w+")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "invoke", "local", "--port", str(port), "--db-port", str(db_port), "--mode", "stream"],
+        cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_for(stack_file.exists, 90, "the stack file")
+        values = json.loads(stack_file.read_text())
+        # WHEN 20 events are published
+        published = inv("publish-event", "--env", "local", "-n", "20",
+                        environment={**environment, "ANALYTICS_OUTPUTS_FILE": str(stack_file)})
+        assert published.returncode == 0, published.stderr
+        # THEN the poller stores them (its batching window is 2 s; slack for a busy machine)
+        wait_for(lambda: count_events(values["admin_database_url"]) == 20, 30, "20 stored events")
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=60) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    log.seek(0)
+    output = log.read()
+    # AND it said so: the poller's settings, its batches, no consumer run
+    assert "stream poller    batches of up to 1000 messages or 2 s" in output, output
+    assert "stream: received" in output and "consumer:" not in output
+    assert not stack_file.exists()

@@ -1,0 +1,137 @@
+"""Stream mode on the local stack: what Lambda's SQS event source mapping does, in a thread of this process.
+
+The poller gathers messages from the queue until it holds `batch_size` of them or
+`batching_window_seconds` have passed since the first one arrived (the meaning of the
+Terraform inputs stream_batch_size / stream_batching_window_seconds), hands them to
+the worker as an SQS event, and deletes the messages the worker acknowledged: all of
+the batch but those its answer lists in batchItemFailures. When the call raises, or
+the answer names a message that is not in the batch (Lambda then fails the whole
+batch too), nothing is deleted: the messages come back after the visibility timeout.
+"""
+import time
+from collections import Counter
+
+RECEIVE_MAX = 10  # messages per ReceiveMessage call (SQS's limit)
+DELETE_MAX = 10  # entries per DeleteMessageBatch call
+SUMMARY_KEYS = ("received", "worker_invocations", "stored", "duplicates", "rejected", "deleted", "failed_items", "failed_batches")
+
+
+class StreamPoller:
+    def __init__(self, sqs, queue_url, queue_arn, region, handle_event, batch_size, batching_window_seconds, say=print):
+        if batch_size < 1:
+            raise ValueError(f"stream_batch_size must be at least 1, got {batch_size}")
+        if batching_window_seconds < 0:
+            raise ValueError(f"stream_batching_window_seconds must be 0 or more, got {batching_window_seconds}")
+        self.sqs, self.queue_url, self.queue_arn, self.region = sqs, queue_url, queue_arn, region
+        self.handle_event = handle_event  # the worker: an SQS event in, its answer out
+        self.batch_size, self.window = int(batch_size), float(batching_window_seconds)
+        self.say = say
+        self.totals = Counter(dict.fromkeys(SUMMARY_KEYS, 0))  # the consumer's summary keys, and failed_items
+
+    def run(self, stop, report=False):
+        """Poll, call the worker and delete until `stop` (a threading.Event) is set; the batch in hand is finished.
+
+        `report`: say one line per batch (as `inv local` does for each consumer run).
+        """
+        while not stop.is_set():
+            try:
+                summary = self.poll_once(stop)
+                if report and summary:
+                    self.say(
+                        f"{time.strftime('%H:%M:%S')} stream: received {summary['received']}, stored {summary['stored']}, "
+                        f"duplicates {summary['duplicates']}, rejected {summary['rejected']}, deleted {summary['deleted']}, "
+                        f"failed batches {summary['failed_batches']}"
+                    )
+            except Exception as error:  # keep polling, as Lambda's poller would
+                self.say(f"{time.strftime('%H:%M:%S')} stream poller: {type(error).__name__}: {error}")
+                stop.wait(1.0)
+
+    def poll_once(self, stop=None):
+        """Gather one batch, hand it to the worker, delete what it acknowledged; the batch's summary or None when empty."""
+        messages = self._gather(stop)
+        if not messages:
+            return None
+        summary = Counter(dict.fromkeys(SUMMARY_KEYS, 0), received=len(messages), worker_invocations=1)
+        try:
+            answer = self.handle_event(self._event(messages))
+        except Exception as error:
+            summary["failed_batches"] += 1
+            self.say(f"{time.strftime('%H:%M:%S')} stream: worker failed on a batch of {len(messages)} "
+                     f"(left in the queue): {type(error).__name__}: {error}")
+        else:
+            acknowledged = self._acknowledged(messages, answer)
+            if acknowledged is None:
+                summary["failed_batches"] += 1
+            else:
+                summary.update({key: answer.get(key, 0) for key in ("stored", "duplicates", "rejected")})
+                summary["deleted"] += self._delete(acknowledged)
+                summary["failed_items"] += len(messages) - len(acknowledged)
+        self.totals.update(summary)
+        return dict(summary)
+
+    def _gather(self, stop):
+        messages, first_at = [], None
+        while len(messages) < self.batch_size:
+            if first_at is not None:
+                left = self.window - (time.monotonic() - first_at)
+                if left <= 0:
+                    break
+                wait = 1 if left >= 1 else 0
+            elif stop is not None and stop.is_set():
+                break
+            else:
+                wait = 1
+            response = self.sqs.receive_message(
+                QueueUrl=self.queue_url,
+                MaxNumberOfMessages=min(RECEIVE_MAX, self.batch_size - len(messages)),
+                WaitTimeSeconds=wait,
+                AttributeNames=["All"],
+            )
+            received = response.get("Messages", [])
+            if received and first_at is None:
+                first_at = time.monotonic()
+            messages += received
+            if not received and wait == 0:
+                time.sleep(min(0.05, max(0.0, self.window - (time.monotonic() - first_at))))
+        return messages
+
+    def _event(self, messages):
+        return {"Records": [
+            {
+                "messageId": message["MessageId"],
+                "receiptHandle": message["ReceiptHandle"],
+                "body": message["Body"],
+                "attributes": message.get("Attributes", {}),
+                "messageAttributes": message.get("MessageAttributes", {}),
+                "md5OfBody": message.get("MD5OfBody", ""),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": self.queue_arn,
+                "awsRegion": self.region,
+            }
+            for message in messages
+        ]}
+
+    def _acknowledged(self, messages, answer):
+        """The messages to delete, or None when the answer fails the whole batch (as Lambda reads it)."""
+        failures = answer.get("batchItemFailures") if isinstance(answer, dict) else None
+        if failures is None:
+            self.say(f"stream: the worker's answer has no batchItemFailures; the batch is left in the queue: {answer!r:.200}")
+            return None
+        failed = {failure.get("itemIdentifier") for failure in failures}
+        if not failed <= {message["MessageId"] for message in messages}:
+            self.say(f"stream: the worker reported unknown message ids {sorted(map(str, failed))[:5]}; the batch is left")
+            return None
+        return [message for message in messages if message["MessageId"] not in failed]
+
+    def _delete(self, messages):
+        deleted = 0
+        for start in range(0, len(messages), DELETE_MAX):
+            chunk = messages[start:start + DELETE_MAX]
+            response = self.sqs.delete_message_batch(
+                QueueUrl=self.queue_url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)],
+            )
+            deleted += len(response.get("Successful", []))
+            for failure in response.get("Failed", []):
+                self.say(f"stream: not deleted (it will come back and be a duplicate): {failure.get('Code')}: {failure.get('Message', '')}")
+        return deleted
