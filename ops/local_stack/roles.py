@@ -8,17 +8,15 @@ infrastructure/modules/analytics_db makes, per stage schema `<schema>`:
 and default privileges (for the owner role that runs migrations) so that tables created later
 get the same rights. The admin role is the one of the admin URL (it owns schema and tables).
 
-Passwords are set as SCRAM-SHA-256 verifiers computed here: the clear text never reaches the
+Passwords are set as SCRAM-SHA-256 verifiers (ops.database, as for `inv reader-password`): the clear text never reaches the
 server, so no server log or statement history can show it.
 """
-import base64
 import contextlib
-import hashlib
-import hmac
-import os
 
 import psycopg2
 from psycopg2 import sql
+
+from ops.database import scram_sha_256_verifier
 
 WRITER_TABLES = ("events", "rejected_events")  # what the worker inserts into
 READER_STATEMENT_TIMEOUT_MS = 60000  # analytics_db's reader_statement_timeout_ms default
@@ -27,17 +25,6 @@ ROLES = ("writer", "reader")
 
 def role_name(schema, role):
     return f"{schema}_{role}"
-
-
-def scram_verifier(password, salt=None, iterations=4096):
-    """The SCRAM-SHA-256 verifier Postgres stores for `password` (RFC 5802 / 7677)."""
-    salt = salt or os.urandom(16)
-    salted = hashlib.pbkdf2_hmac("sha256", password.encode("utf-8"), salt, iterations)
-    client_key = hmac.new(salted, b"Client Key", hashlib.sha256).digest()
-    stored_key = hashlib.sha256(client_key).digest()
-    server_key = hmac.new(salted, b"Server Key", hashlib.sha256).digest()
-    b64 = lambda data: base64.b64encode(data).decode("ascii")  # noqa: E731
-    return f"SCRAM-SHA-256${iterations}:{b64(salt)}${b64(stored_key)}:{b64(server_key)}"
 
 
 def _connect(url):
@@ -62,7 +49,7 @@ def prepare(admin_url, schema, passwords):
             if cursor.fetchone() is None:
                 cursor.execute(sql.SQL("CREATE ROLE {} LOGIN").format(ident))
             cursor.execute(
-                sql.SQL("ALTER ROLE {} LOGIN PASSWORD {}").format(ident, sql.Literal(scram_verifier(passwords[role])))
+                sql.SQL("ALTER ROLE {} LOGIN PASSWORD {}").format(ident, sql.Literal(scram_sha_256_verifier(passwords[role])))
             )
             cursor.execute(sql.SQL("ALTER ROLE {} SET search_path = {}").format(ident, name))
         cursor.execute(
