@@ -11,8 +11,9 @@ batch too), nothing is deleted: the messages come back after the visibility time
 import time
 from collections import Counter
 
+from ops.functions import load_handler_module
+
 RECEIVE_MAX = 10  # messages per ReceiveMessage call (SQS's limit)
-DELETE_MAX = 10  # entries per DeleteMessageBatch call
 SUMMARY_KEYS = ("received", "worker_invocations", "stored", "duplicates", "rejected", "deleted", "failed_items", "failed_batches")
 
 
@@ -124,14 +125,10 @@ class StreamPoller:
         return [message for message in messages if message["MessageId"] not in failed]
 
     def _delete(self, messages):
-        deleted = 0
-        for start in range(0, len(messages), DELETE_MAX):
-            chunk = messages[start:start + DELETE_MAX]
-            response = self.sqs.delete_message_batch(
-                QueueUrl=self.queue_url,
-                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)],
-            )
-            deleted += len(response.get("Successful", []))
-            for failure in response.get("Failed", []):
-                self.say(f"stream: not deleted (it will come back and be a duplicate): {failure.get('Code')}: {failure.get('Message', '')}")
+        load_handler_module("analytics_consumer")  # the consumer's checked deletes, 10 per call with retries
+        from analytics_consumer.queue_messages import delete_messages
+
+        deleted, failed, last_error = delete_messages(self.sqs, self.queue_url, messages)
+        if failed:
+            self.say(f"stream: {failed} not deleted (they will come back and be duplicates): {last_error}")
         return deleted
