@@ -4,7 +4,6 @@ import subprocess
 import sys
 
 from ops import build
-from ops.bench import tracker
 from ops.functions import FUNCTIONS, function_dir
 
 _IMPORT_TIMER = "import sys, time; sys.path.insert(0, sys.argv[1]); t = time.perf_counter(); import main; print(time.perf_counter() - t)"
@@ -33,7 +32,3 @@ def measure(arch, runtime):
         }
     return figures
 
-
-def tracker_size():
-    """collector/js/analytics.js: raw, minified, minified + gzip (bytes), and the minifier used."""
-    return tracker.measure()

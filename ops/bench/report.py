@@ -5,7 +5,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ops.bench import api_calls, dashboard, packaging, store_rate
+from ops.bench import api_calls, dashboard, packaging, store_rate, tracker
 
 GOALS = {"worker_vs_copy_at_1000": 0.6, "api_calls_vs_floor": 1.05, "invocations_per_million": 2000,
          "dashboard_view_ms": 50, "worker_with_rollups_vs_copy_at_1000": 0.55}
@@ -25,13 +25,12 @@ def run(rounds, arch, runtime, report_path, out=print, dashboard_events=1_000_00
     million = api_calls.invocations_per_million()
     out(f"zips ({arch}) and handler import times ...")
     zips = packaging.measure(arch, runtime)
-    tracker = packaging.tracker_size()
     figures = {
         "store_rate": {str(size): by_size for size, by_size in store.items()},
         "api_calls_per_1000_events": calls,
         "worker_invocations_per_million": million,
         "packaging": zips,
-        "tracker": tracker,
+        "tracker": tracker.measure(),
         "dashboards": dashboards,
     }
     return _write(figures, report_path, out, started)

@@ -40,7 +40,7 @@ def minify(source):
             pending_space = True
             continue
         if ch.isspace():
-            pending_space = pending_space or True
+            pending_space = True
             i += 1
             continue
         if ch in "'\"`" or (ch == "/" and last() in _REGEX_MAY_FOLLOW):
