@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, quote, urlsplit
 
 from ops.local_stack import roles
+from ops.stage import with_credentials
 
 PG_HBA = """# Written by ops/local_stack/postgres.py on every start of the local stack.
 # TYPE  DATABASE  USER  ADDRESS        METHOD
@@ -35,7 +36,7 @@ class Endpoint:
 
     def url(self):
         host = quote(self.host, safe="") if self.host.startswith("/") else self.host  # a socket directory
-        return f"postgresql://{quote(self.user, safe='')}:{quote(self.password, safe='')}@{host}:{self.port}/{quote(self.database, safe='')}"
+        return with_credentials(f"postgresql://{host}:{self.port}/{quote(self.database, safe='')}", self.password, self.user)
 
     @property
     def tcp(self):
