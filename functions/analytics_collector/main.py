@@ -8,7 +8,7 @@ from botocore.config import Config
 from analytics_collector.collect import handle
 from analytics_collector.http import request_from_event
 from analytics_collector.keys import KeyRing, key_loader
-from analytics_collector.log import log_line
+from analytics_collector.log import log
 from analytics_collector.publish import publish_batch
 from analytics_collector.schema import load_schema
 from analytics_collector.settings import settings_from_env
@@ -33,6 +33,7 @@ def _wiring():
     return settings, keys, publish, load_schema()
 
 
+@log.lambda_call
 def main(event, context):
     settings, keys, publish, schema = _wiring()
-    return handle(request_from_event(event), settings, keys, publish, schema, log=log_line).as_lambda()
+    return handle(request_from_event(event), settings, keys, publish, schema, log=log).as_lambda()

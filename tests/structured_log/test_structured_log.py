@@ -1,31 +1,33 @@
-"""The structured logger both functions ship (analytics_*/log.py): one JSON line per record, request id, cold start."""
+"""The structured logger every function ships (analytics_*/log.py): one JSON line per record, request id, cold start."""
 import io
 import json
 from pathlib import Path
 
 import pytest
 
+import analytics_collector.log as collector_log
 import analytics_consumer.log as consumer_log
 import analytics_worker.log as worker_log
 from analytics_worker.log import Logger
 from ops.lambdas import LocalContext
 
 ROOT = Path(__file__).resolve().parents[2]
-COPIES = [ROOT / "functions/analytics_worker/analytics_worker/log.py", ROOT / "functions/analytics_consumer/analytics_consumer/log.py"]
+COPIES = [ROOT / f"functions/{name}/{name}/log.py" for name in ("analytics_worker", "analytics_consumer", "analytics_collector")]
 
 
 def records(stream):
     return [json.loads(line) for line in stream.getvalue().splitlines()]
 
 
-def test_both_functions_ship_the_same_logger_module():
+def test_every_function_ships_the_same_logger_module():
     # Each zip holds only its own folder, so each function keeps a copy; they must not drift apart.
-    worker, consumer = (path.read_bytes() for path in COPIES)
-    assert worker == consumer, "functions/*/*/log.py differ: copy the one you changed over the other"
+    worker, *others = (path.read_bytes() for path in COPIES)
+    assert all(other == worker for other in others), "functions/*/*/log.py differ: copy the one you changed over the others"
 
 
 def test_each_function_logs_under_its_own_name():
-    assert (worker_log.log.service, consumer_log.log.service) == ("analytics_worker", "analytics_consumer")
+    assert (worker_log.log.service, consumer_log.log.service, collector_log.log.service) == (
+        "analytics_worker", "analytics_consumer", "analytics_collector")
 
 
 def test_a_record_carries_the_request_id_and_cold_start_of_its_call():

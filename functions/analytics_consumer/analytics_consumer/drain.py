@@ -19,7 +19,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass
 
 from analytics_consumer.batching import Batch, BatchBuilder
-from analytics_consumer.log import describe_error, log_line
+from analytics_consumer.log import describe_error, log
 from analytics_consumer.queue_messages import SQS_BATCH_LIMIT, chunks, delete_messages, release_messages
 from analytics_consumer.settings import Settings
 from analytics_consumer.worker_invoke import acknowledged_counts
@@ -322,7 +322,7 @@ class _Run:
         return self.summary
 
 
-def drain(sqs, settings: Settings, invoke, time_left_ms, log=log_line, sleep=time.sleep) -> Summary:
+def drain(sqs, settings: Settings, invoke, time_left_ms, log=log, sleep=time.sleep) -> Summary:
     """Drain the queue `settings.queue_url` into `invoke` (the worker seam) until it is empty or time runs short.
 
     `sqs` is a boto3 SQS client (used from several threads: boto3 clients are thread-safe);

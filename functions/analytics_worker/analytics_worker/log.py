@@ -5,8 +5,9 @@ A record holds `level`, `message`, `service` (the function), `request_id` and `c
 given. The handler wraps itself in `log.lambda_call`; plain functions take `log` as a
 collaborator: `log("INFO", "message", field=value)`.
 
-Both functions ship this module (analytics_consumer/log.py, analytics_worker/log.py); the two
-copies are byte-identical, and tests/structured_log/test_structured_log.py fails when they are not.
+Every function ships this module (analytics_consumer/log.py, analytics_worker/log.py,
+analytics_collector/log.py); the copies are byte-identical, and
+tests/structured_log/test_structured_log.py fails when they are not.
 """
 import functools
 import json
@@ -72,4 +73,3 @@ class Logger:
 
 # One logger per function (per container), named after the package that holds this copy.
 log = Logger(__name__.partition(".")[0])
-log_line = log  # the name analytics_consumer/drain.py imports as its default `log`
