@@ -277,7 +277,7 @@ def _delivery(c, mode):
 @task(
     help={
         "port": "Port of the moto server on 127.0.0.1 (default: local.port in invoke.yaml).",
-        "every": "Seconds between consumer runs (default: local.every in invoke.yaml).",
+        "every": "Seconds between consumer runs, in stream mode the stream guard's (default: local.every in invoke.yaml).",
         "db_port": "TCP port of the embedded Postgres on 127.0.0.1 (default: local.db_port in invoke.yaml; 0: a free one).",
         "collector_port": "Port of the HTTP collector on 127.0.0.1, 0 for a free one (default: local.collector_port).",
         "mode": MODE_HELP,
@@ -311,7 +311,8 @@ def demo(c, n=None, mode=None):
     n = int(_default(c, "local.demo_events", n))
     if n < 1:
         raise Exit("-n must be at least 1.")
-    if not demo_module.run(n, database_url=os.environ.get("DATABASE_URL") or None, **_delivery(c, mode)):
+    if not demo_module.run(n, database_url=os.environ.get("DATABASE_URL") or None, guard_every=float(_default(c, "local.every")),
+                           **_delivery(c, mode)):
         raise Exit("Not every published event is accounted for: see above.", code=1)
 
 

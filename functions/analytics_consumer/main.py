@@ -8,6 +8,7 @@ from botocore.config import Config
 from analytics_consumer.drain import drain
 from analytics_consumer.log import log
 from analytics_consumer.settings import WORKER_CONNECT_TIMEOUT_SECONDS, settings_from_env
+from analytics_consumer.stream_guard import EventSourceMapping, guard_stream
 from analytics_consumer.worker_invoke import lambda_invoker
 
 
@@ -31,6 +32,12 @@ def lambda_client(read_timeout_seconds: int, parallel_calls: int):
     )
 
 
+@functools.cache
+def mapping_client():
+    """A Lambda client for the event source mapping's state (stream mode), with boto3's usual retries."""
+    return boto3.client("lambda")
+
+
 @log.lambda_call
 def main(event, context):
     settings = settings_from_env(os.environ)
@@ -38,6 +45,10 @@ def main(event, context):
         lambda_client(settings.worker_read_timeout_seconds, settings.max_parallel_workers),
         settings.worker_function,
     )
+    if settings.stream_mapping_uuid:  # stream mode: Lambda's poller feeds the worker; this run guards it
+        result = guard_stream(invoke, EventSourceMapping(mapping_client(), settings.stream_mapping_uuid), log=log)
+        log.info("analytics_consumer stream guard finished", **result)
+        return result
     summary = drain(
         sqs_client(settings.sqs_streams), settings, invoke, time_left_ms=context.get_remaining_time_in_millis, log=log
     ).as_dict()

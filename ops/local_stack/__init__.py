@@ -63,7 +63,9 @@ def run(port, every, database_url=None, out=None, db_port=0, collector_port=None
             + connection_lines(v)
             + (f"  consumer         every {every:g} s, worker in this process\n" if mode == "schedule" else
                f"  stream poller    batches of up to {stream_batch_size} messages or {stream_batching_window_seconds:g} s "
-               "(as the SQS event source mapping), worker in this process\n") +
+               "(as the SQS event source mapping), worker in this process\n"
+               f"  stream guard     every {every:g} s the consumer probes the worker and pauses the poller while it "
+               "cannot store\n") +
             f"{collector_lines(v)}"
             f"  written to       {stack_file()}\n"
             "Try (in the project environment, see the README): inv publish-event --env local -n 50\n"
@@ -72,14 +74,15 @@ def run(port, every, database_url=None, out=None, db_port=0, collector_port=None
             flush=True,
         )
         if mode == "stream":
-            worker = threading.Thread(target=stack.stream_poller().run, args=(stop, True), name="stream-poller", daemon=True)
+            _, threads = stack.start_stream(stop, guard_every=every, report=True)
         else:
-            worker = threading.Thread(target=stack.run_schedule, args=(every, stop), name="consumer-schedule", daemon=True)
-        worker.start()
+            threads = [threading.Thread(target=stack.run_schedule, args=(every, stop), name="consumer-schedule", daemon=True)]
+            threads[0].start()
         while not stop.wait(0.5):
             pass
         print("\nstopping ...", file=out, flush=True)
-        worker.join(timeout=stack.spec.consumer_timeout_seconds)
+        for thread in threads:
+            thread.join(timeout=stack.spec.consumer_timeout_seconds)
     finally:
         stack.stop()
         for sig, handler in previous.items():

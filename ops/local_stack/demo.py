@@ -121,11 +121,12 @@ def query(url, statement):
 
 
 def run(n, database_url=None, out=None, err=None, seed=None, mode="schedule", stream_batch_size=1000,
-        stream_batching_window_seconds=2):
+        stream_batching_window_seconds=2, guard_every=10):
     """The demo; True when every published event is accounted for.
 
     `mode`: "schedule" (consumer runs right after publishing) or "stream" (a poller with these batching
-    settings runs from before the first publish, as the SQS event source mapping does).
+    settings runs from before the first publish, as the SQS event source mapping does, and the consumer's
+    stream guard every `guard_every` seconds).
     """
     check_mode(mode, stream_batch_size, stream_batching_window_seconds)
     out, err = out or sys.stdout, err or sys.stderr
@@ -136,7 +137,7 @@ def run(n, database_url=None, out=None, err=None, seed=None, mode="schedule", st
     stack = LocalStack(port=0, database_url=database_url, data_dir=data_dir, named=False, out=out, max_batch_events=DEMO_BATCH,
                        collector_port=0, stream_batch_size=stream_batch_size,
                        stream_batching_window_seconds=stream_batching_window_seconds)
-    stop_stream, stream = threading.Event(), None
+    stop_stream, stream_threads = threading.Event(), []
     try:
         print(f"== starting a throw-away local stack (moto server, Postgres in {data_dir})", file=out, flush=True)
         stack.start()
@@ -148,9 +149,7 @@ def run(n, database_url=None, out=None, err=None, seed=None, mode="schedule", st
         if mode == "stream":
             print(f"== stream mode: a poller hands the worker batches of up to {stream_batch_size} messages or "
                   f"{stream_batching_window_seconds:g} s (as the SQS event source mapping)", file=out, flush=True)
-            poller = stack.stream_poller()
-            stream = threading.Thread(target=poller.run, args=(stop_stream,), name="stream-poller", daemon=True)
-            stream.start()
+            poller, stream_threads = stack.start_stream(stop_stream, guard_every=guard_every)
 
         print(
             f"== publishing {n} events of {len({e['app_title'] for e in events})} apps and "
@@ -177,8 +176,7 @@ def run(n, database_url=None, out=None, err=None, seed=None, mode="schedule", st
         if mode == "stream":
             print(f"== waiting for the stream poller to store {stack.values['queue_url']}'s messages", file=out, flush=True)
             _wait_for_stream(poller, accepted, stream_batching_window_seconds)
-            stop_stream.set()
-            stream.join(timeout=stream_batching_window_seconds + 30)
+            _stop_threads(stop_stream, stream_threads, stream_batching_window_seconds + 30)
             totals = Counter(poller.totals)
         else:
             print(f"== draining {stack.values['queue_url']} into the worker (consumer runs, worker in-process)", file=out, flush=True)
@@ -222,11 +220,15 @@ def run(n, database_url=None, out=None, err=None, seed=None, mode="schedule", st
         )
         return ok
     finally:
-        stop_stream.set()
-        if stream is not None:
-            stream.join(timeout=stream_batching_window_seconds + 30)
+        _stop_threads(stop_stream, stream_threads, stream_batching_window_seconds + 30)
         stack.stop()
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _stop_threads(stop, threads, timeout):
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=timeout)
 
 
 def _drain(stack, accepted):

@@ -327,6 +327,23 @@ class LocalStack:
             **({"max_batch_events": self.max_batch_events} if self.max_batch_events else {}),
         )
 
+    def consumer_log(self):
+        """The consumer's structured log (`.local/logs/analytics_consumer.log`)."""
+        if self._consumer_log is None:
+            self._consumer_log = self.function_log("analytics_consumer")
+        return self._consumer_log
+
+    def consumer_log_echoing_problems(self):
+        """A log callable for the consumer's code: every record to its log file, WARNING and ERROR also said here."""
+        consumer_log = self.consumer_log()
+
+        def log(level, message, **fields):
+            consumer_log(level, message, **fields)
+            if level != "INFO":
+                self.say(f"consumer {level}: {message} {json.dumps(fields, default=str)}")
+
+        return log
+
     def drain_once(self, log=None):
         """One consumer run with the Lambda's time budget; returns its summary (a dict)."""
         load_handler_module("analytics_consumer")
@@ -337,14 +354,8 @@ class LocalStack:
         def time_left_ms():
             return max(0, int((deadline - time.monotonic()) * 1000))
 
-        if self._consumer_log is None:
-            self._consumer_log = self.function_log("analytics_consumer")
-        consumer_log = self._consumer_log
-
-        def quiet(level, message, **fields):
-            consumer_log(level, message, **fields)
-            if level != "INFO":
-                self.say(f"consumer {level}: {message} {json.dumps(fields, default=str)}")
+        consumer_log = self.consumer_log()
+        quiet = self.consumer_log_echoing_problems()
 
         @consumer_log.lambda_call
         def run(event, context):  # as the deployed handler: its records carry the run's request id and cold start
@@ -388,6 +399,21 @@ class LocalStack:
             self.client("sqs"), self.values["queue_url"], self.values["queue_arn"], self.region, self.worker.handle_event,
             self.stream_batch_size, self.stream_batching_window_seconds, say=self.say,
         )
+
+    def start_stream(self, stop, guard_every, report=False):
+        """Stream mode: the poller, and the consumer's stream guard every `guard_every` s, in threads until `stop`.
+
+        Returns the poller and its threads.
+        """
+        poller = self.stream_poller()
+        threads = [
+            threading.Thread(target=poller.run, args=(stop, report), name="stream-poller", daemon=True),
+            threading.Thread(target=poller.guard, args=(self.worker, guard_every, stop, self.consumer_log_echoing_problems()),
+                             name="stream-guard", daemon=True),
+        ]
+        for thread in threads:
+            thread.start()
+        return poller, threads
 
     # ---- stop ------------------------------------------------------------------------------
     def stop(self):

@@ -7,7 +7,12 @@ the worker as an SQS event, and deletes the messages the worker acknowledged: al
 the batch but those its answer lists in batchItemFailures. When the call raises, or
 the answer names a message that is not in the batch (Lambda then fails the whole
 batch too), nothing is deleted: the messages come back after the visibility timeout.
+
+Like the mapping, the poller can be disabled (`mapping.set_enabled(False)`): it finishes the batch
+in hand and receives nothing until it is enabled again. The consumer's stream guard does that while
+the worker cannot store (analytics_consumer/stream_guard.py); `guard_every` runs it here.
 """
+import threading
 import time
 from collections import Counter
 
@@ -15,6 +20,25 @@ from ops.functions import load_handler_module
 
 RECEIVE_MAX = 10  # messages per ReceiveMessage call (SQS's limit)
 SUMMARY_KEYS = ("received", "worker_invocations", "stored", "duplicates", "rejected", "deleted", "failed_items", "failed_batches")
+
+
+class LocalEventSourceMapping:
+    """The on/off switch of the poller, with Lambda's state names (what stream_guard.EventSourceMapping reads)."""
+
+    def __init__(self, enabled=True):
+        self._enabled = threading.Event()
+        if enabled:
+            self._enabled.set()
+
+    def state(self):
+        return "Enabled" if self._enabled.is_set() else "Disabled"
+
+    def set_enabled(self, enabled):
+        (self._enabled.set if enabled else self._enabled.clear)()
+        return self.state()
+
+    def wait_enabled(self, timeout):
+        return self._enabled.wait(timeout)
 
 
 class StreamPoller:
@@ -27,6 +51,8 @@ class StreamPoller:
         self.handle_event = handle_event  # the worker: an SQS event in, its answer out
         self.batch_size, self.window = int(batch_size), float(batching_window_seconds)
         self.say = say
+        self.mapping = LocalEventSourceMapping()
+        self.guard_actions = Counter()  # what the stream guard's runs did: paused, resumed, unchanged, busy
         self.totals = Counter(dict.fromkeys(SUMMARY_KEYS, 0))  # the consumer's summary keys, and failed_items
 
     def run(self, stop, report=False):
@@ -48,7 +74,12 @@ class StreamPoller:
                 stop.wait(1.0)
 
     def poll_once(self, stop=None):
-        """Gather one batch, hand it to the worker, delete what it acknowledged; the batch's summary or None when empty."""
+        """Gather one batch, hand it to the worker, delete what it acknowledged; the batch's summary or None when empty.
+
+        While the mapping is disabled it receives nothing (it waits up to a second for it to be enabled).
+        """
+        if not self.mapping.wait_enabled(timeout=1.0):
+            return None
         messages = self._gather(stop)
         if not messages:
             return None
@@ -95,6 +126,19 @@ class StreamPoller:
             if not received and wait == 0:
                 time.sleep(min(0.05, max(0.0, self.window - (time.monotonic() - first_at))))
         return messages
+
+    def guard(self, invoke, every, stop, log):
+        """Run the consumer's stream guard on this poller every `every` seconds until `stop` is set (its schedule)."""
+        load_handler_module("analytics_consumer")
+        from analytics_consumer.stream_guard import guard_stream
+
+        while not stop.is_set():
+            try:
+                result = guard_stream(invoke, self.mapping, log=log)
+                self.guard_actions[result["action"]] += 1
+            except Exception as error:  # keep the schedule going, as EventBridge would
+                self.say(f"{time.strftime('%H:%M:%S')} stream guard failed: {type(error).__name__}: {error}")
+            stop.wait(every)
 
     def _event(self, messages):
         return {"Records": [

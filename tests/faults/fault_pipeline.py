@@ -1,5 +1,6 @@
-"""A whole pipeline for fault tests: moto SQS (queue + DLQ), the real consumer drain loop, the real worker store,
-and a Postgres server of the test's own that can be stopped and started."""
+"""A whole pipeline for fault tests: moto SQS (queue + DLQ), the real consumer drain loop (schedule mode) or the
+local stream poller with the consumer's stream guard (stream mode), the real worker store, and a Postgres
+server of the test's own that can be stopped and started."""
 import json
 import random
 import threading
@@ -94,6 +95,24 @@ class Queues:
         return counts
 
 
+def event_id_of(body):
+    item = json.loads(body)
+    if item.get("Type") == "Notification":
+        item = json.loads(item["Message"])
+    return item.get("event_id")
+
+
+def dlq_message_bodies(queues):
+    """The bodies in the DLQ (received, left invisible for a minute)."""
+    bodies = []
+    while True:
+        messages = queues.sqs.receive_message(QueueUrl=queues.dlq_url, MaxNumberOfMessages=10,
+                                              VisibilityTimeout=60).get("Messages", [])
+        if not messages:
+            return bodies
+        bodies += [message["Body"] for message in messages]
+
+
 SETTINGS = dict(worker_function="analytics_worker_faults", worker_timeout_seconds=1, max_batch_events=250,
                 max_parallel_workers=4, receive_wait_seconds=0, sqs_streams=2)
 
@@ -161,3 +180,47 @@ def run_until_empty(queues, worker, log, max_runs=40, between_runs=None):
             return
         time.sleep(VISIBILITY_SECONDS)  # failed batches become visible again
     raise AssertionError(f"queue not empty after {max_runs} consumer runs")
+
+
+# ---- stream mode: the local stand-in of the SQS event source mapping, and the consumer's stream guard ----
+STREAM_BATCH = dict(batch_size=250, batching_window_seconds=0.2)
+# The guard's period, well inside the visibility timeout (deployed: every 60 s against at least 590 s), so a
+# batch failed in an outage is not received again before the guard has paused the stream.
+GUARD_EVERY_SECONDS = 1
+
+
+class Stream:
+    """A StreamPoller (as Lambda's poller) feeding `worker` in a thread, with the consumer's stream guard in another."""
+
+    def __init__(self, queues, worker, guard=True, sqs=None):
+        from ops.local_stack.stream_poller import StreamPoller
+
+        sqs = sqs or queues.sqs
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queues.queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        self.queues, self.worker, self.guarded = queues, worker, guard
+        self.poller = StreamPoller(sqs, queues.queue_url, queue_arn, REGION, worker.handle_event, **STREAM_BATCH,
+                                   say=lambda *args: None)
+        self._stop, self._threads = threading.Event(), []
+
+    def __enter__(self):
+        self._threads = [threading.Thread(target=self.poller.run, args=(self._stop,), daemon=True)]
+        if self.guarded:
+            self._threads.append(threading.Thread(
+                target=self.poller.guard, args=(self.worker, GUARD_EVERY_SECONDS, self._stop, lambda *a, **k: None),
+                daemon=True))
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=60)
+
+    def until_empty(self, patience=180):
+        """Wait until the queue holds nothing, visible or in flight (failed batches come back after the visibility timeout)."""
+        deadline = time.monotonic() + patience
+        while self.queues.counts(self.queues.queue_url):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"queue not empty after {patience} s of streaming: {dict(self.poller.totals)}")
+            time.sleep(0.5)

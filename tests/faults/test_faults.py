@@ -4,70 +4,21 @@ Each scenario then lets the consumer run until the queue is empty, moves what th
 DLQ holds back with `inv redrive`'s code, drains again, and checks that `events`
 holds each valid event exactly once and `rejected_events` each invalid item once.
 """
-import json
 import random
-import tempfile
 import time
-from pathlib import Path
 
 import boto3
 import pytest
 
 from databases import Database
-from fault_pipeline import (MAX_RECEIVE_COUNT, SETTINGS, VISIBILITY_SECONDS, CountingSqs, Queues, RunLog, Worker,
-                            consumer_run, make_workload, run_until_empty)
-from ops import migrations
-from ops.local_stack.moto_sqs import quick_sqs_patches
+from fault_fixtures import SCHEMA, assert_nothing_lost, postgres, queues  # noqa: F401 - fixtures
+from fault_pipeline import (MAX_RECEIVE_COUNT, SETTINGS, VISIBILITY_SECONDS, CountingSqs, RunLog, Worker, consumer_run,
+                            dlq_message_bodies, event_id_of, make_workload, run_until_empty)
 from ops.messaging import redrive
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow]
 
 EVENTS = 5000
-SCHEMA = "analytics_faults"
-
-
-@pytest.fixture
-def postgres():
-    """A Postgres server of this test's own, which the test may stop and start (data kept)."""
-    import pgserver
-
-    # Not pytest's tmp_path: as root, pgserver runs Postgres as its own user, which may not enter that folder.
-    folder = tempfile.TemporaryDirectory(prefix="faults-pg-")
-
-    class Server:
-        def __init__(self):
-            self.folder = Path(folder.name) / "pgdata"
-            self.server = pgserver.get_server(self.folder, cleanup_mode="stop")
-            self.url = self.server.get_uri()
-
-        def stop(self):
-            self.server.cleanup()
-            self.server = None
-
-        def start(self):
-            self.server = pgserver.get_server(self.folder, cleanup_mode="stop")
-
-    server = Server()
-    migrations.upgrade(server.url, SCHEMA)
-    yield server
-    if server.server is not None:
-        server.stop()
-    folder.cleanup()
-
-
-@pytest.fixture
-def queues(monkeypatch):
-    from moto import mock_aws
-
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                        "AWS_DEFAULT_REGION": "eu-central-1", "AWS_REGION": "eu-central-1"}.items():
-        monkeypatch.setenv(name, value)
-    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
-        monkeypatch.delenv(name, raising=False)
-    for owner, name, replacement in quick_sqs_patches():
-        monkeypatch.setattr(owner, name, replacement)
-    with mock_aws():
-        yield Queues.create()
 
 
 def redrive_and_drain(queues, worker, log):
@@ -76,15 +27,6 @@ def redrive_and_drain(queues, worker, log):
     assert summary.left_in_dlq == 0 and summary.failed == 0
     run_until_empty(queues, worker, log)
     return summary.moved
-
-
-def assert_nothing_lost(postgres, workload, queues):
-    db = Database(postgres.url, SCHEMA)
-    stored = [row[0] for row in db.query(f"SELECT event_id FROM {SCHEMA}.events")]
-    assert len(stored) == len(set(stored)) == len(workload.valid_ids), "each valid event exactly once"
-    assert set(stored) == workload.valid_ids
-    assert db.count("rejected_events") == workload.invalid_count, "each invalid item exactly once"
-    assert queues.counts(queues.queue_url) == 0 and queues.counts(queues.dlq_url) == 0
 
 
 OUTAGE_RUNS = 30
@@ -159,23 +101,6 @@ def test_a_poison_message_reaches_the_dlq_while_the_others_are_stored(postgres, 
     stored = {row[0] for row in db.query(f"SELECT event_id FROM {SCHEMA}.events")}
     in_dlq = {event_id_of(body) for body in dlq_bodies}
     assert workload.valid_ids - stored <= in_dlq
-
-
-def event_id_of(body):
-    item = json.loads(body)
-    if item.get("Type") == "Notification":
-        item = json.loads(item["Message"])
-    return item.get("event_id")
-
-
-def dlq_message_bodies(queues):
-    bodies = []
-    while True:
-        messages = queues.sqs.receive_message(QueueUrl=queues.dlq_url, MaxNumberOfMessages=10,
-                                              VisibilityTimeout=60).get("Messages", [])
-        if not messages:
-            return bodies
-        bodies += [message["Body"] for message in messages]
 
 
 def test_worker_failing_one_call_in_five(postgres, queues):

@@ -22,15 +22,11 @@ from analytics_consumer.batching import Batch, BatchBuilder
 from analytics_consumer.log import describe_error, log
 from analytics_consumer.queue_messages import SQS_BATCH_LIMIT, chunks, delete_messages, release_messages
 from analytics_consumer.settings import Settings
-from analytics_consumer.worker_invoke import acknowledged_counts
+from analytics_consumer.worker_invoke import acknowledged_counts, probe_worker
 
 QUEUE_EMPTY = "queue_empty"
 TIME_BUDGET = "time_budget"
 WORKER_UNAVAILABLE = "worker_unavailable"
-
-# The probe: an empty batch. The worker opens (or checks) its database connection and runs its
-# store transaction on no items, so it fails exactly when the worker cannot store.
-PROBE_BATCH: list[str] = []
 
 _POLL_SECONDS = 0.05  # how often a waiting thread looks whether the run is stopping
 _STREAM_DONE = object()  # what a receive stream puts in the buffer when it ends
@@ -87,12 +83,8 @@ class _Run:
         if self.outage_error is not None:
             return False
         self.summary.probes += 1
-        try:
-            acknowledged_counts(self.invoke(PROBE_BATCH), 0)
-        except Exception as error:  # any failure: the worker cannot store now
-            self.outage_error = describe_error(error)
-            return False
-        return True
+        self.outage_error = probe_worker(self.invoke)
+        return self.outage_error is None
 
     # -- receive streams ---------------------------------------------------------
     def receive_stream(self) -> None:

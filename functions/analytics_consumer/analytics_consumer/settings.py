@@ -13,6 +13,8 @@ WORKER_CONNECT_TIMEOUT_SECONDS = 2
 WORKER_READ_SLACK_SECONDS = 3
 TIME_MARGIN_SECONDS = 10
 
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
 _FUNCTION_NAME_OR_ARN = re.compile(
     r"^(arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:\d{12}:function:)?[A-Za-z0-9_-]{1,140}(:[A-Za-z0-9_$-]{1,128})?$"
 )
@@ -32,6 +34,9 @@ class Settings:
     max_parallel_workers: int = 4
     receive_wait_seconds: int = 1
     sqs_streams: int = 4
+    # Stream mode: the event source mapping that feeds the worker. Set, a run guards it (pauses it while
+    # the worker cannot store) instead of draining the queue.
+    stream_mapping_uuid: str | None = None
 
     @property
     def worker_read_timeout_seconds(self) -> int:
@@ -91,4 +96,10 @@ def settings_from_env(environ: Mapping[str, str]) -> Settings:
             "(arn:aws:lambda:<region>:<account>:function:<name>[:<alias>])."
         )
     numbers = {field: _integer(environ, name, default, lo, hi) for name, (field, default, lo, hi) in _INTEGERS.items()}
-    return Settings(queue_url=queue_url, worker_function=worker, **numbers)
+    mapping = environ.get("STREAM_MAPPING_UUID", "").strip() or None
+    if mapping is not None and not _UUID.match(mapping):
+        raise SettingsError(
+            f"STREAM_MAPPING_UUID={mapping!r} is not an event source mapping's UUID "
+            "(8-4-4-4-12 lower-case hex digits, as aws_lambda_event_source_mapping's uuid)."
+        )
+    return Settings(queue_url=queue_url, worker_function=worker, stream_mapping_uuid=mapping, **numbers)

@@ -6,8 +6,13 @@ a local run or a test passes any other callable with the same contract.
 import json
 
 from analytics_consumer.batching import encode_batch
+from analytics_consumer.log import describe_error
 
 COUNT_KEYS = ("processed", "stored", "duplicates", "rejected")
+
+# The probe: an empty batch. The worker opens (or checks) its database connection and runs its
+# store transaction on no items, so it fails exactly when the worker cannot store.
+PROBE_BATCH: list[str] = []
 
 
 class WorkerFailed(RuntimeError):
@@ -29,6 +34,15 @@ def acknowledged_counts(answer, batch_size: int) -> dict[str, int]:
     if counts["processed"] != batch_size:
         raise WorkerFailed(f"the worker processed {counts['processed']} items of a batch of {batch_size}")
     return counts
+
+
+def probe_worker(invoke) -> str | None:
+    """One probe call: None when the worker can store, else what went wrong (`Type: text`)."""
+    try:
+        acknowledged_counts(invoke(PROBE_BATCH), 0)
+    except Exception as error:  # any failure: the worker cannot store now
+        return describe_error(error)
+    return None
 
 
 def _function_error_text(raw: bytes) -> str:
