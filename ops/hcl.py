@@ -37,12 +37,12 @@ def blocks(document, kind):
     return found
 
 
-def resource(document, resource_type, name):
-    """The body of `resource "<resource_type>" "<name>"`, or KeyError."""
-    for block in document.get("resource", []):
+def resource(document, resource_type, name, kind="resource"):
+    """The body of `resource "<resource_type>" "<name>"` (with kind="data": of that data source), or KeyError."""
+    for block in document.get(kind, []):
         for kind, bodies in block.items():
             if unquote(kind) == resource_type:
                 for resource_name, body in bodies.items():
                     if unquote(resource_name) == name:
                         return body
-    raise KeyError(f"resource {resource_type}.{name}")
+    raise KeyError(f"{kind} {resource_type}.{name}")

@@ -49,7 +49,7 @@ variable "schedule_expression" {
 }
 
 variable "delivery_mode" {
-  description = "How events reach the worker: \"schedule\" (the consumer drains the queue on schedule_expression) or \"stream\" (an SQS event source mapping feeds the worker in batches; no schedule)."
+  description = "How events reach the worker: \"schedule\" (the consumer drains the queue on schedule_expression) or \"stream\" (an SQS event source mapping feeds the worker in batches; the consumer runs every minute only to pause it while the worker cannot store)."
   type        = string
   default     = "schedule"
 }

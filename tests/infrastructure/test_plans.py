@@ -313,8 +313,8 @@ def test_resource_counts(plans):
     print("planned creates:", counts)
     assert counts["shared"] > counts["module_defaults"] > 0 and counts["dev"] > 0
     assert counts["dev"] == counts["staging"] == counts["prod"]
-    # stream mode: the mapping instead of the schedule's rule, target, permission and invoke config
-    assert counts["dev_stream"] == counts["dev"] + 1 - 4
+    # stream mode: the mapping, beside the consumer's schedule (which runs the stream guard)
+    assert counts["dev_stream"] == counts["dev"] + 1
 
 
 # ------------------------------------------------------- stream mode (issue 15) ---
@@ -340,18 +340,40 @@ def test_stream_mode_feeds_the_worker_from_the_queue_in_bounded_batches(plans):
     # AND the queue keeps a message invisible for at least six worker timeouts
     worker = plan.resource(f"{WORKER}.aws_lambda_function.this")
     assert plan.resource(QUEUE)["visibility_timeout_seconds"] >= 6 * worker["timeout"]
-    # AND nothing runs on a schedule (the collector's permission is for its HTTP API)
-    for kind in ("aws_cloudwatch_event_rule", "aws_cloudwatch_event_target", "aws_lambda_permission"):
-        assert {a for a in plan.resources(kind) if not a.startswith("module.collector.")} == set(), kind
 
 
-def test_stream_mode_lets_the_pollers_use_the_workers_role_on_the_queue(plans):
-    policy = plans["dev_stream"].data("module.analytics_queue.data.aws_iam_policy_document.worker")
-    poll = [s for s in policy["statement"] if s.get("sid") == "PollTheQueue"]
-    assert len(poll) == 1
-    assert sorted(poll[0]["actions"]) == [
-        "sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage",
-    ]
+def test_stream_mode_runs_the_consumer_every_minute_as_the_mappings_guard(plans):
+    # GIVEN dev planned with delivery_mode = "stream"
+    plan = plans["dev_stream"]
+    # THEN the consumer runs every minute, and learns which mapping to guard from STREAM_MAPPING_UUID
+    (rule,) = plan.resources("aws_cloudwatch_event_rule").values()
+    assert rule["schedule_expression"] == "rate(1 minute)"
+    consumer = f"{CONSUMER}.aws_lambda_function.this"
+    assert plan.unknown(consumer)["environment"][0]["variables"]["STREAM_MAPPING_UUID"] is True  # known after apply
+    assert "STREAM_MAPPING_UUID" not in plans["dev"].unknown(consumer)["environment"][0]["variables"]
+    # AND it may read and switch that mapping, and no longer touches the queue (Lambda's poller does)
+    policy = plan.data("module.analytics_queue.data.aws_iam_policy_document.consumer")
+    statements = {statement.get("sid"): statement for statement in policy["statement"]}
+    assert sorted(statements["GuardTheStream"]["actions"]) == ["lambda:GetEventSourceMapping", "lambda:UpdateEventSourceMapping"]
+    assert not [action for statement in policy["statement"] for action in statement["actions"] if action.startswith("sqs:")]
+    # AND a batch failed in an outage stays invisible longer than the guard needs to pause the mapping
+    worker = plan.resource(f"{WORKER}.aws_lambda_function.this")
+    assert plan.resource(QUEUE)["visibility_timeout_seconds"] > 60 + worker["timeout"]
+
+
+def test_the_stream_guard_may_switch_only_its_mapping_and_terraform_leaves_that_switch_to_it():
+    """What the plan cannot show (the mapping's ARN and lifecycle are not in it), read from the module's code."""
+    from ops import hcl
+    from ops.functions import ROOT
+
+    document = hcl.load(ROOT / "infrastructure" / "modules" / "analytics_queue" / "main.tf")
+    # GIVEN the consumer's policy: the guard's statement names the stream's mapping, no other resource
+    policy = hcl.plain(hcl.resource(document, "aws_iam_policy_document", "consumer", kind="data"))
+    (guard,) = [d["statement"]["content"][0] for d in policy["dynamic"] if d["statement"]["content"][0]["sid"] == "GuardTheStream"]
+    assert guard["resources"] == ["${aws_lambda_event_source_mapping.stream[0].arn}"]
+    # AND the mapping: the guard disables it during an outage; a later apply must not enable it behind its back
+    mapping = hcl.plain(hcl.resource(document, "aws_lambda_event_source_mapping", "stream"))
+    assert mapping["lifecycle"][0]["ignore_changes"] == ["enabled"]
 
 
 def test_schedule_mode_is_unchanged_by_the_stream_option(dev_plan):
@@ -363,6 +385,8 @@ def test_schedule_mode_is_unchanged_by_the_stream_option(dev_plan):
     assert dev_plan.resource(QUEUE)["visibility_timeout_seconds"] == 280 * 2 + 30
     policy = dev_plan.data("module.analytics_queue.data.aws_iam_policy_document.worker")
     assert not [a for s in policy["statement"] for a in s["actions"] if a.startswith("sqs:")]
+    consumer = dev_plan.data("module.analytics_queue.data.aws_iam_policy_document.consumer")
+    assert [s["sid"] for s in consumer["statement"]] == ["DrainTheQueue", "DecryptQueuedMessages", "InvokeTheWorker"]
 
 
 def test_stream_settings_are_checked(refusals):
@@ -373,6 +397,28 @@ def test_stream_settings_are_checked(refusals):
 
 
 # ------------------------------------------- Terraform and the worker agree ---
+
+
+@pytest.mark.parametrize("plan_name, guards", [("dev", False), ("dev_stream", True)])
+def test_the_consumers_settings_read_the_planned_environment(plans, plan_name, guards):
+    """The contract between the stage plan and functions/analytics_consumer/settings.py: the stream guard's
+    mapping reaches the consumer in stream mode only, under the name its settings read."""
+    from analytics_consumer.settings import settings_from_env
+
+    # GIVEN the consumer's planned environment, its values known after apply filled in as AWS would
+    consumer = plans[plan_name]
+    address = f"{CONSUMER}.aws_lambda_function.this"
+    (known,) = consumer.resource(address)["environment"]
+    (unknown,) = consumer.unknown(address)["environment"]
+    after_apply = {"SQS_URL": "https://sqs.eu-central-1.amazonaws.com/123456789012/analytics_events_dev",
+                   "WORKER_LAMBDA_ARN": "arn:aws:lambda:eu-central-1:123456789012:function:analytics_worker_dev",
+                   "STREAM_MAPPING_UUID": "0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0"}
+    environment = {**known["variables"], **{name: after_apply[name] for name in unknown["variables"]}}
+    # WHEN the consumer reads its settings from it
+    settings = settings_from_env(environment)
+    # THEN a run guards the mapping exactly in stream mode, and waits for worker calls as long as the worker may take
+    assert (settings.stream_mapping_uuid is not None) is guards
+    assert settings.worker_timeout_seconds == consumer.resource(f"{WORKER}.aws_lambda_function.this")["timeout"]
 
 
 def test_the_workers_settings_accept_the_planned_environment_as_iam_auth(dev_plan):

@@ -7,7 +7,9 @@
 #
 #   topic --raw delivery--> queue --(max_receive_count)--> DLQ
 #   schedule --> consumer --(synchronous Invoke)--> worker --> Postgres
-#   (stream mode: queue --event source mapping, batches--> worker, no schedule)
+#   (stream mode: queue --event source mapping, batches--> worker; every
+#    minute the consumer probes the worker and pauses the mapping while it
+#    cannot store, so an outage does not push messages into the DLQ)
 #
 # The worker runs in the database's VPC and signs in with RDS IAM
 # authentication (a token boto3 signs locally): it needs no secret and no
@@ -47,10 +49,21 @@ locals {
   # In stream mode Lambda's poller holds a batch for up to the batching
   # window plus the worker's retries: AWS asks for at least six times the
   # function's timeout.
-  stream = var.delivery_mode == "stream"
+  # Stream mode also has the consumer run as the mapping's guard
+  # (analytics_consumer/stream_guard.py) every minute. A batch failed just
+  # after a guard run comes back after the visibility timeout; the guard
+  # must have paused the mapping by then, so that an outage costs each
+  # message at most one receive.
+  stream                      = var.delivery_mode == "stream"
+  stream_guard_schedule       = "rate(1 minute)"
+  stream_guard_period_seconds = 60
   visibility_timeout_seconds = coalesce(
     var.visibility_timeout_seconds,
-    local.stream ? max(6 * var.worker_timeout, var.consumer_timeout * 2 + var.worker_timeout) : var.consumer_timeout * 2 + var.worker_timeout,
+    local.stream ? max(
+      6 * var.worker_timeout,
+      var.consumer_timeout * 2 + var.worker_timeout,
+      local.stream_guard_period_seconds * 2 + var.worker_timeout,
+    ) : var.consumer_timeout * 2 + var.worker_timeout,
   )
 
   consumer_environment = merge(
@@ -61,6 +74,7 @@ locals {
     },
     var.max_batch_events == null ? {} : { MAX_BATCH_EVENTS = tostring(var.max_batch_events) },
     var.max_parallel_workers == null ? {} : { MAX_PARALLEL_WORKERS = tostring(var.max_parallel_workers) },
+    local.stream ? { STREAM_MAPPING_UUID = aws_lambda_event_source_mapping.stream[0].uuid } : {},
   )
 }
 
@@ -102,6 +116,10 @@ resource "aws_sqs_queue" "this" {
     precondition {
       condition     = !local.stream || local.visibility_timeout_seconds >= 6 * var.worker_timeout
       error_message = "In stream mode the queue's visibility timeout must be at least six times worker_timeout (AWS's rule for an SQS event source); raise visibility_timeout_seconds or leave it null to derive it."
+    }
+    precondition {
+      condition     = !local.stream || local.visibility_timeout_seconds > local.stream_guard_period_seconds + var.worker_timeout
+      error_message = "In stream mode the queue's visibility timeout must be longer than the stream guard's period (60 s) plus one worker call, or a batch failed in an outage is received again before the guard pauses the stream."
     }
     precondition {
       condition     = var.worker_timeout < var.consumer_timeout
@@ -186,7 +204,7 @@ module "consumer" {
   reserved_concurrent_executions = var.consumer_reserved_concurrency
   kms_key_arn                    = var.kms_key_arn
   log_retention_days             = var.log_retention_days
-  schedule_expression            = local.stream ? null : var.schedule_expression
+  schedule_expression            = local.stream ? local.stream_guard_schedule : var.schedule_expression
   environment_variables          = local.consumer_environment
   tags                           = var.tags
 }
@@ -252,6 +270,10 @@ resource "aws_lambda_event_source_mapping" "stream" {
   depends_on = [aws_iam_role_policy.worker]
 
   lifecycle {
+    # The consumer's stream guard disables the mapping during an outage and enables it after; an apply
+    # in between must not undo that.
+    ignore_changes = [enabled]
+
     precondition {
       condition     = var.stream_batch_size <= 10 || var.stream_batching_window_seconds >= 1
       error_message = "A stream_batch_size over 10 needs a stream_batching_window_seconds of at least 1 (an SQS event source rule)."
@@ -260,16 +282,33 @@ resource "aws_lambda_event_source_mapping" "stream" {
 }
 
 data "aws_iam_policy_document" "consumer" {
-  statement {
-    sid    = "DrainTheQueue"
-    effect = "Allow"
-    actions = [
-      "sqs:ReceiveMessage",
-      "sqs:DeleteMessage",
-      "sqs:GetQueueAttributes",
-      "sqs:ChangeMessageVisibility",
-    ]
-    resources = [aws_sqs_queue.this.arn]
+  # Schedule mode: the consumer drains the queue. Stream mode: Lambda's poller does, and the consumer
+  # only switches the mapping off and on.
+  dynamic "statement" {
+    for_each = local.stream ? [] : [1]
+
+    content {
+      sid    = "DrainTheQueue"
+      effect = "Allow"
+      actions = [
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+        "sqs:ChangeMessageVisibility",
+      ]
+      resources = [aws_sqs_queue.this.arn]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = local.stream ? [1] : []
+
+    content {
+      sid       = "GuardTheStream"
+      effect    = "Allow"
+      actions   = ["lambda:GetEventSourceMapping", "lambda:UpdateEventSourceMapping"]
+      resources = [aws_lambda_event_source_mapping.stream[0].arn]
+    }
   }
 
   statement {

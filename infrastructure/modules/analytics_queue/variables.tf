@@ -142,7 +142,7 @@ variable "schedule_expression" {
 }
 
 variable "delivery_mode" {
-  description = "How the queue reaches the worker: \"schedule\" (the consumer drains it on schedule_expression and invokes the worker) or \"stream\" (an SQS event source mapping feeds the worker directly; no schedule)."
+  description = "How the queue reaches the worker: \"schedule\" (the consumer drains it on schedule_expression and invokes the worker) or \"stream\" (an SQS event source mapping feeds the worker directly, and the consumer runs every minute as its guard: it pauses the mapping while the worker cannot store)."
   type        = string
   default     = "schedule"
 
@@ -274,7 +274,7 @@ variable "max_parallel_workers" {
 }
 
 variable "visibility_timeout_seconds" {
-  description = "Visibility timeout of the queue in seconds; null derives consumer_timeout * 2 + worker_timeout. Must exceed consumer_timeout + worker_timeout (checked), at most 43200."
+  description = "Visibility timeout of the queue in seconds; null derives consumer_timeout * 2 + worker_timeout (stream mode: also at least 6 * worker_timeout and 120 + worker_timeout). Must exceed consumer_timeout + worker_timeout (checked), at most 43200."
   type        = number
   default     = null
 
