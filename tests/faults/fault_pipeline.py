@@ -141,6 +141,44 @@ class Worker(InProcessWorker):
         """Fault hook: raise to fail the call after the batch was committed (the ack is lost)."""
 
 
+class FlakyWorker(Worker):
+    """Fails a fifth of its calls (`rng` decides): half before storing, half after committing (the ack is lost).
+
+    `probes_fail=False` spares the probes (empty batches), so the batches alone draw from `rng`: the same
+    outcomes in the same order however a guard's probes interleave with them.
+    """
+
+    def __init__(self, url, schema, rng, probes_fail=True):
+        super().__init__(url, schema)
+        self.rng, self.probes_fail = rng, probes_fail
+
+    def __call__(self, bodies):
+        if not bodies and not self.probes_fail:
+            return InProcessWorker.__call__(self, bodies)
+        return super().__call__(bodies)
+
+    def before_call(self, number):
+        if self.rng.random() < 0.10:
+            raise RuntimeError("injected: worker crashed before storing")
+
+    def after_call(self, number):
+        if self.rng.random() < 0.10 / 0.9:
+            raise TimeoutError("injected: worker timed out after committing; the ack is lost")
+
+
+class RefusesThePoison(Worker):
+    """Fails every call whose batch holds the `poison` body; stores the others."""
+
+    def __init__(self, url, schema, poison):
+        super().__init__(url, schema)
+        self.poison = poison
+
+    def __call__(self, bodies):
+        if self.poison in bodies:
+            raise RuntimeError("injected: the worker crashes on this message")
+        return super().__call__(bodies)
+
+
 @dataclass
 class RunLog:
     runs: list = field(default_factory=list)

@@ -12,8 +12,8 @@ import pytest
 
 from databases import Database
 from fault_fixtures import SCHEMA, assert_nothing_lost, postgres, queues  # noqa: F401 - fixtures
-from fault_pipeline import (MAX_RECEIVE_COUNT, SETTINGS, VISIBILITY_SECONDS, CountingSqs, RunLog, Worker, consumer_run,
-                            dlq_message_bodies, event_id_of, make_workload, run_until_empty)
+from fault_pipeline import (MAX_RECEIVE_COUNT, SETTINGS, VISIBILITY_SECONDS, CountingSqs, FlakyWorker, RefusesThePoison,
+                            RunLog, Worker, consumer_run, dlq_message_bodies, event_id_of, make_workload, run_until_empty)
 from ops.messaging import redrive
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow]
@@ -80,13 +80,7 @@ def test_a_poison_message_reaches_the_dlq_while_the_others_are_stored(postgres, 
     poison = workload.bodies[500]
     queues.send(workload.bodies)
 
-    class RefusesThePoison(Worker):
-        def __call__(self, bodies):
-            if poison in bodies:
-                raise RuntimeError("injected: the worker crashes on this message")
-            return super().__call__(bodies)
-
-    worker = RefusesThePoison(postgres.url, SCHEMA)
+    worker = RefusesThePoison(postgres.url, SCHEMA, poison)
     log = RunLog()
     # WHEN the consumer runs until the queue is empty
     run_until_empty(queues, worker, log)
@@ -109,16 +103,7 @@ def test_worker_failing_one_call_in_five(postgres, queues):
     queues.send(workload.bodies)
     rng = random.Random(2)
 
-    class Flaky(Worker):
-        def before_call(self, number):
-            if rng.random() < 0.10:
-                raise RuntimeError("injected: worker crashed before storing")
-
-        def after_call(self, number):
-            if rng.random() < 0.10 / 0.9:
-                raise TimeoutError("injected: worker timed out after committing; the ack is lost")
-
-    worker = Flaky(postgres.url, SCHEMA)
+    worker = FlakyWorker(postgres.url, SCHEMA, rng)
     log = RunLog()
     # WHEN the consumer runs until the queue is empty, then the DLQ is redriven and drained with a healthy worker
     run_until_empty(queues, worker, log)

@@ -12,8 +12,8 @@ import pytest
 
 from databases import Database
 from fault_fixtures import SCHEMA, assert_nothing_lost, postgres, queues  # noqa: F401 - fixtures
-from fault_pipeline import (MAX_RECEIVE_COUNT, STREAM_BATCH, VISIBILITY_SECONDS, CountingSqs, Stream, Worker,
-                            dlq_message_bodies, event_id_of, make_workload)
+from fault_pipeline import (MAX_RECEIVE_COUNT, STREAM_BATCH, VISIBILITY_SECONDS, CountingSqs, FlakyWorker,
+                            RefusesThePoison, Stream, Worker, dlq_message_bodies, event_id_of, make_workload)
 from ops.messaging import redrive
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow]
@@ -128,23 +128,14 @@ def test_a_worker_failing_every_third_batch_leaves_exactly_its_messages(postgres
 
 
 def test_worker_failing_one_call_in_five(postgres, queues):
-    # GIVEN 2,500 messages and a worker that fails 20% of its calls (the guard's probes too): half before
-    # storing, half after committing
+    # GIVEN 2,500 messages in batches of 50 and a worker that fails 20% of them: half before storing, half after
+    # committing (the guard's probes pass, so the batches' outcomes do not depend on when it runs)
     workload = make_workload(EVENTS, seed=2)
     queues.send(workload.bodies)
-    rng = random.Random(2)
-
-    class Flaky(Worker):
-        def before_call(self, number):
-            if rng.random() < 0.10:
-                raise RuntimeError("injected: worker crashed before storing")
-
-        def after_call(self, number):
-            if rng.random() < 0.10 / 0.9:
-                raise TimeoutError("injected: worker timed out after committing; the ack is lost")
-
+    stream = Stream(queues, FlakyWorker(postgres.url, SCHEMA, random.Random(2), probes_fail=False))
+    stream.poller.batch_size = 50
     # WHEN it streams until the queue is empty, and the DLQ (if anything reached it) is redriven with a healthy worker
-    with Stream(queues, Flaky(postgres.url, SCHEMA)) as stream:
+    with stream:
         stream.until_empty()
     redrive(boto3.Session(region_name="eu-central-1"), queues.dlq_url, queues.queue_url, wait_seconds=0)
     with Stream(queues, Worker(postgres.url, SCHEMA)) as again:
@@ -161,14 +152,8 @@ def test_a_poison_message_reaches_the_dlq_while_the_others_are_stored(postgres, 
     poison = workload.bodies[500]
     queues.send(workload.bodies)
 
-    class RefusesThePoison(Worker):
-        def __call__(self, bodies):
-            if poison in bodies:
-                raise RuntimeError("injected: the worker crashes on this message")
-            return super().__call__(bodies)
-
     # WHEN it streams until the queue is empty (the guard's probes pass: the database is up)
-    with Stream(queues, RefusesThePoison(postgres.url, SCHEMA)) as stream:
+    with Stream(queues, RefusesThePoison(postgres.url, SCHEMA, poison)) as stream:
         stream.until_empty()
     # THEN the poison message is in the DLQ, received maxReceiveCount times, with at most one batch beside it
     dlq_counts = queues.dlq_receive_counts()

@@ -66,6 +66,15 @@ locals {
     ) : var.consumer_timeout * 2 + var.worker_timeout,
   )
 
+  # What reads the queue (the consumer on the schedule, Lambda's poller with
+  # the worker's role in stream mode) may do with it.
+  queue_reader_actions = [
+    "sqs:ReceiveMessage",
+    "sqs:DeleteMessage",
+    "sqs:GetQueueAttributes",
+    "sqs:ChangeMessageVisibility",
+  ]
+
   consumer_environment = merge(
     {
       SQS_URL                = aws_sqs_queue.this.url
@@ -230,14 +239,9 @@ data "aws_iam_policy_document" "worker" {
     for_each = local.stream ? [1] : []
 
     content {
-      sid    = "PollTheQueue"
-      effect = "Allow"
-      actions = [
-        "sqs:ReceiveMessage",
-        "sqs:DeleteMessage",
-        "sqs:GetQueueAttributes",
-        "sqs:ChangeMessageVisibility",
-      ]
+      sid       = "PollTheQueue"
+      effect    = "Allow"
+      actions   = local.queue_reader_actions
       resources = [aws_sqs_queue.this.arn]
     }
   }
@@ -288,14 +292,9 @@ data "aws_iam_policy_document" "consumer" {
     for_each = local.stream ? [] : [1]
 
     content {
-      sid    = "DrainTheQueue"
-      effect = "Allow"
-      actions = [
-        "sqs:ReceiveMessage",
-        "sqs:DeleteMessage",
-        "sqs:GetQueueAttributes",
-        "sqs:ChangeMessageVisibility",
-      ]
+      sid       = "DrainTheQueue"
+      effect    = "Allow"
+      actions   = local.queue_reader_actions
       resources = [aws_sqs_queue.this.arn]
     }
   }
