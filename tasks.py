@@ -324,15 +324,15 @@ def demo(c, n=None, mode=None):
         "dashboard_events": "Events generated for the dashboard figures (default: bench.dashboard_events, 1,000,000).",
         "only_dashboards": "Measure only the dashboard figures (views vs events, store rate with rollups).",
         "check": "Exit 1 when a goal is not met (default); --no-check only reports.",
-        "throughput": "Instead: the consumer's events/s against moto's SQS with latency injected per call "
-                      "(settings: bench.throughput in invoke.yaml).",
+        "throughput": "Instead: the consumer's and the stream pollers' events/s against moto's SQS with latency "
+                      "injected per call (settings: bench.throughput in invoke.yaml).",
         "latencies": "With --throughput: milliseconds per SQS call, comma-separated (default: bench.throughput.latencies_ms).",
         "events": "With --throughput: messages in the queue per measurement (default: bench.throughput.events).",
     }
 )
 def bench(c, rounds=None, arch=None, report=None, dashboard_events=None, only_dashboards=False, check=True,
           throughput=False, latencies=None, events=None):
-    """Benchmark store rate vs COPY, API calls, zip sizes, imports, dashboards; or (--throughput) the consumer's rate."""
+    """Benchmark store rate vs COPY, API calls, zip sizes, imports, dashboards; or (--throughput) the queue readers' rates."""
     _worker_packages()
     from ops.bench import report as bench_report
 

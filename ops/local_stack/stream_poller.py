@@ -106,8 +106,8 @@ class StreamPoller:
         while len(messages) < self.batch_size:
             if first_at is not None:
                 left = self.window - (time.monotonic() - first_at)
-                if left <= 0:
-                    break
+                if left <= 0 or (stop is not None and stop.is_set()):
+                    break  # the window passed, or a stop closes the batch in hand now
                 wait = 1 if left >= 1 else 0
             elif stop is not None and stop.is_set():
                 break

@@ -40,6 +40,9 @@ class StackSpec:
     consumer_timeout_seconds: int
     worker_timeout_seconds: int
     schedule_expression: str
+    stream_batch_size: int
+    stream_batching_window_seconds: float
+    stream_maximum_concurrency: int
 
     def queue_attributes(self):
         """SQS CreateQueue attributes of the queue, without the redrive policy (it needs the DLQ's ARN)."""
@@ -83,4 +86,7 @@ def stack_spec(stage="local"):
         consumer_timeout_seconds=consumer_timeout,
         worker_timeout_seconds=worker_timeout,
         schedule_expression=unquote(variables["schedule_expression"]),
+        stream_batch_size=int(variables["stream_batch_size"]),
+        stream_batching_window_seconds=float(variables["stream_batching_window_seconds"]),
+        stream_maximum_concurrency=int(variables["stream_maximum_concurrency"]),
     )

@@ -101,3 +101,30 @@ def test_a_batch_is_handed_over_when_the_window_passes_before_it_is_full(queue):
     stop.set()
     thread.join(timeout=10)
     assert sum(sizes) == 25 and messages_left(sqs, url) == 0
+
+
+def test_a_stop_closes_the_batch_in_hand_without_waiting_for_the_window(queue):
+    sqs, url = queue
+    stop, sizes = threading.Event(), []
+
+    class StopAfterFirstReceive:  # the stop arrives while the poller gathers
+        def __getattr__(self, name):
+            return getattr(sqs, name)
+
+        def receive_message(self, **kwargs):
+            response = sqs.receive_message(**kwargs)
+            stop.set()
+            return response
+
+    def worker(event):
+        sizes.append(len(event["Records"]))
+        return {"batchItemFailures": []}
+
+    # GIVEN a poller gathering batches of 25 within a 300 s window
+    runner = StreamPoller(StopAfterFirstReceive(), url, "arn:aws:sqs:eu-central-1:123456789012:stream_test",
+                          "eu-central-1", worker, 25, 300, say=lambda text: None)
+    # WHEN the stop is set after its first receive
+    summary = runner.poll_once(stop)
+    # THEN the batch in hand (one receive's 10) goes to the worker and is deleted; the rest stay queued
+    assert sizes == [10] and summary["deleted"] == 10
+    assert messages_left(sqs, url) == 15
