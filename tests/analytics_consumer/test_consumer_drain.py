@@ -193,6 +193,30 @@ def test_with_too_little_time_left_nothing_is_received(sqs, queue_url, settings)
     assert queue_counts(sqs, queue_url) == (10, 0)
 
 
+def test_a_run_whose_time_runs_short_while_streams_wait_for_buffer_room_still_ends(sqs, queue_url, settings):
+    # GIVEN messages in the queue, more receive streams (4) than the buffer has room for receives (batches of 10:
+    # one receive), and time that runs short as soon as the run has started its streams
+    send_bodies(sqs, queue_url, event_bodies(30))
+    checks = {"n": 0}
+
+    def time_left_ms():
+        checks["n"] += 1
+        return 900_000 if checks["n"] == 1 else settings.worker_call_reserve_ms - 1
+
+    narrow = dataclasses.replace(settings, max_batch_events=10, sqs_streams=4)
+    # WHEN the consumer runs (in a thread, so a hang fails the test instead of stalling it)
+    finished = []
+    thread = threading.Thread(target=lambda: finished.append(run(sqs, narrow, FakeWorker(), time_left_ms)), daemon=True)
+    thread.start()
+    thread.join(timeout=20)
+    # THEN it ends, for lack of time, having received nothing (a stream that stops for time gives its room back,
+    # so the streams still waiting for room see the time too)
+    assert finished, "the run hung: a receive stream kept waiting for buffer room that a stopped stream held"
+    summary, _ = finished[0]
+    assert (summary.stopped_because, summary.received) == ("time_budget", 0)
+    assert queue_counts(sqs, queue_url) == (30, 0)
+
+
 @pytest.mark.faults
 def test_entries_that_fail_to_delete_are_retried(sqs, queue_url, settings):
     # GIVEN 30 messages, and SQS failing the first delete of 3 of them (a partial DeleteMessageBatch failure)

@@ -97,6 +97,7 @@ class _Run:
                     self.buffer_slots.release()
                     break
                 if self.time_left_ms() < self.receive_reserve_ms:
+                    self.buffer_slots.release()  # the room is for the streams still waiting: they must see the time too
                     ending = TIME_BUDGET
                     break
                 messages = self.receive()
