@@ -12,8 +12,7 @@ probe is shorter than the queue's visibility timeout (Terraform checks that).
 from analytics_consumer.log import log
 from analytics_consumer.worker_invoke import probe_worker
 
-# Lambda's states of a mapping (GetEventSourceMapping's State).
-ENABLED = "Enabled"
+# Lambda's states of a mapping (GetEventSourceMapping's State) that the guard acts on.
 DISABLED = "Disabled"
 PAUSED_OR_PAUSING = frozenset({DISABLED, "Disabling"})
 
