@@ -60,11 +60,11 @@ def handle(request, settings, keys, publish, schema, now=_now, log=None):
     try:
         response = _route(request, settings, keys, publish, schema, now, cors, log)
     except Refusal as bad:
-        retry = {"Retry-After": RETRY_AFTER_SECONDS} if bad.status >= 500 else {}
-        response = Response(bad.status, {"error": bad.error, **bad.details}, retry)
+        response = Response(bad.status, {"error": bad.error, **bad.details})
         if log:
             log("ERROR" if bad.status >= 500 else "INFO", "request refused", status=bad.status, error=bad.error)
-    return Response(response.status, response.body, {**response.headers, **cors})
+    retry = {"Retry-After": RETRY_AFTER_SECONDS} if response.status >= 500 else {}  # every 5xx: the client may retry
+    return Response(response.status, response.body, {**response.headers, **retry, **cors})
 
 
 def _route(request, settings, keys, publish, schema, now, cors, log):
@@ -103,7 +103,7 @@ def _route(request, settings, keys, publish, schema, now, cors, log):
         return Response(503, {
             "error": "The events could not all be stored for processing; send the same request again (duplicates are dropped).",
             "published": result.published, "failed": len(result.failed),
-        }, {"Retry-After": RETRY_AFTER_SECONDS})
+        })
     return Response(202, {"accepted": len(bodies)})
 
 
