@@ -29,10 +29,7 @@ def encode(value):
 
 def encode_checked(value):
     """JSON text of a value from a caller (a directly invoked object); raises NotJSON naming what JSON cannot hold."""
-    try:
-        text = orjson.dumps(value).decode()
-    except TypeError:
-        return _Writer(strict=True).text(value)
+    text = encode(value)
     if "null" in text:  # orjson writes NaN and Infinity as null: look for them
         _Writer(strict=True).text(value)
     return text

@@ -24,6 +24,7 @@ from psycopg2.extras import execute_values
 
 from analytics_worker.items import Rejection, decode_item, read_event
 from analytics_worker.rows import EVENT_COLUMNS, UnstorableEvent, copy_line
+from analytics_worker.validation import JSON_OBJECT_FIELDS
 
 # Small chunks let Postgres start on the first rows while later ones are still parsed
 # (measured: 8 KiB leaves a 2-3 ms tail after the last row, 64 KiB about 8 ms).
@@ -193,7 +194,7 @@ def _insert_skipping_stored(cursor, tables, lines):
     return cursor.rowcount
 
 
-_COLUMN_TYPES = {"event_timestamp": "timestamptz", "meta": "jsonb", "token_payload": "jsonb", "extra": "jsonb"}
+_COLUMN_TYPES = {"event_timestamp": "timestamptz", **dict.fromkeys(JSON_OBJECT_FIELDS + ("extra",), "jsonb")}
 
 
 def _store_what_the_database_accepts(cursor, tables, batch):
