@@ -69,7 +69,8 @@ class _Run:
         # A receive is worth making only if a worker call can still follow it.
         self.receive_reserve_ms = settings.worker_call_reserve_ms + settings.receive_wait_seconds * 1000
         self.buffer: queue.Queue = queue.Queue()
-        self.buffer_slots = threading.Semaphore(max(1, -(-settings.max_batch_events // SQS_BATCH_LIMIT)))
+        self.receives_per_batch = -(-settings.max_batch_events // SQS_BATCH_LIMIT)  # at least 1
+        self.buffer_slots = threading.Semaphore(self.receives_per_batch)
         self.may_receive = threading.Event()  # cleared while a failed call is examined: no receive meanwhile
         self.may_receive.set()
         self.stopping = threading.Event()
@@ -211,7 +212,7 @@ class _Run:
         """Take no more from the buffer (so the streams receive no more) while more acknowledged messages wait
         for their delete than the worker slots hold: a message waiting too long for its delete would become
         visible again and be received again."""
-        limit = self.settings.max_parallel_workers * -(-self.settings.max_batch_events // SQS_BATCH_LIMIT)
+        limit = self.settings.max_parallel_workers * self.receives_per_batch
         while len(self.deletes) > limit:
             wait(self.deletes, return_when=FIRST_COMPLETED)
             self.collect_deletes(only_done=True)
