@@ -40,8 +40,8 @@ def blocks(document, kind):
 def resource(document, resource_type, name, kind="resource"):
     """The body of `resource "<resource_type>" "<name>"` (with kind="data": of that data source), or KeyError."""
     for block in document.get(kind, []):
-        for kind, bodies in block.items():
-            if unquote(kind) == resource_type:
+        for block_type, bodies in block.items():
+            if unquote(block_type) == resource_type:
                 for resource_name, body in bodies.items():
                     if unquote(resource_name) == name:
                         return body
