@@ -340,11 +340,11 @@ def bench(c, rounds=None, arch=None, report=None, dashboard_events=None, only_da
         from ops.bench import throughput as throughput_bench
 
         options = dict(_default(c, "bench.throughput"))
+        default_latencies = options.pop("latencies_ms")
         try:
-            latencies_ms = [float(value) for value in str(latencies or options.pop("latencies_ms")).split(",")]
+            latencies_ms = [float(value) for value in str(latencies or default_latencies).split(",")]
         except ValueError:
             raise Exit(f"--latencies={latencies!r}: give milliseconds per SQS call, comma-separated, e.g. 5,10,20.")
-        options.pop("latencies_ms", None)
         options["events"] = int(events or options["events"])
         throughput_bench.run(latencies_ms, **options)
         return

@@ -14,7 +14,8 @@ from ops.local_stack.moto_sqs import apply_quick_sqs
 REGION = "eu-central-1"
 
 
-def _fill(sqs, queue_url, events, rng):
+def fill_queue(sqs, queue_url, events, rng):
+    """Send `events` sample events as message bodies, 10 a call."""
     bodies = [json.dumps(sample_event(rng=rng)) for _ in range(events)]
     for start in range(0, events, 10):
         entries = [{"Id": str(i), "MessageBody": body} for i, body in enumerate(bodies[start:start + 10])]
@@ -33,7 +34,7 @@ def measure(events=1000, max_batch_events=1000, seed=3):
         with mock_aws():
             sqs = boto3.client("sqs", region_name=REGION, aws_access_key_id="bench", aws_secret_access_key="bench")
             queue_url = sqs.create_queue(QueueName="analytics_events_bench")["QueueUrl"]
-            _fill(sqs, queue_url, events, random.Random(seed))
+            fill_queue(sqs, queue_url, events, random.Random(seed))
             sqs.meta.events.register("before-call.sqs.*", lambda model, **_: calls.update([model.name]))
 
             def worker(bodies):  # the seam: a worker that acknowledges every batch

@@ -8,7 +8,6 @@ table of tens of millions of rows. Shape (as in issue 11): 90 days, 50 types, 5 
 """
 import contextlib
 import io
-import json
 import os
 import random
 import statistics
@@ -21,7 +20,8 @@ from psycopg2 import sql
 
 from ops import migrations
 from ops.bench.rounds import median_ratio, paired_rounds
-from ops.events import sample_event
+from ops.bench.store_rate import disable_rollup_triggers, sample_bodies
+from ops.lambdas import patched_environ
 from ops.functions import load_handler_module
 
 SCHEMA = "bench_dashboard"
@@ -174,23 +174,19 @@ def store_rate(url, rounds, size=1000, seed=11):
     """Median over paired rounds of (COPY time / worker time) for `size`-event batches: worker with rollups, raw COPY without."""
     for schema in STORE_SCHEMAS.values():
         _fresh_schema(url, schema)
-    with contextlib.closing(_connect(url)) as connection, connection.cursor() as cursor:
-        for name in ("copy", "worker_plain"):  # raw COPY, and the worker without rollups (what they cost)
-            for table in ("events", "rejected_events"):
-                cursor.execute(sql.SQL("ALTER TABLE {} DISABLE TRIGGER USER").format(sql.Identifier(STORE_SCHEMAS[name], table)))
+    # raw COPY, and the worker without rollups (what they cost)
+    disable_rollup_triggers(url, [STORE_SCHEMAS["copy"], STORE_SCHEMAS["worker_plain"]])
     worker = load_handler_module("analytics_worker")
     from analytics_worker.items import read_item
     from analytics_worker.rows import EVENT_COLUMNS, copy_line
 
-    saved = {name: os.environ.get(name) for name in ("DB_URL", "DB_SCHEMA")}
-    os.environ.update(DB_URL=url, DB_SCHEMA=STORE_SCHEMAS["worker"])
     rng = random.Random(seed)
 
     def bodies():
-        return [json.dumps(sample_event(rng=rng)) for _ in range(size)]
+        return sample_bodies(size, rng)
 
     columns = ", ".join(EVENT_COLUMNS)
-    try:
+    with patched_environ({"DB_URL": url, "DB_SCHEMA": STORE_SCHEMAS["worker"]}):
         with redirect_stdout(io.StringIO()):
             worker.main(bodies()[:10], None)  # connect and warm up outside the timings
         with contextlib.closing(psycopg2.connect(url)) as connection:
@@ -227,12 +223,6 @@ def store_rate(url, rounds, size=1000, seed=11):
                 },
                 rounds,
             )
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
     return {
         "rounds": rounds,
         "batch_events": size,

@@ -8,6 +8,7 @@ import tempfile
 from contextlib import closing, contextmanager, redirect_stdout
 
 import psycopg2
+from psycopg2 import sql
 from psycopg2.extras import execute_values
 
 from ops import migrations
@@ -34,7 +35,16 @@ def postgres():
             server.cleanup()
 
 
-def _bodies(count, rng):
+def disable_rollup_triggers(url, schemas):
+    """Turn the rollup triggers off on each schema's events and rejected_events: what is timed is the store alone."""
+    with closing(psycopg2.connect(url)) as connection, connection.cursor() as cursor:
+        for schema in schemas:
+            for table in ("events", "rejected_events"):
+                cursor.execute(sql.SQL("ALTER TABLE {} DISABLE TRIGGER USER").format(sql.Identifier(schema, table)))
+        connection.commit()
+
+
+def sample_bodies(count, rng):
     """`count` new events as SQS message bodies (raw message delivery: the event's JSON text)."""
     return [json.dumps(sample_event(rng=rng)) for _ in range(count)]
 
@@ -54,24 +64,20 @@ def measure(url, sizes=(100, 1000), rounds=7, seed=7):
         migrations.upgrade(url, schema)
     # The store path alone, against a raw COPY: no rollup triggers on any contender's tables
     # (ops/bench/dashboard.py measures the worker with the rollups on against the same raw COPY).
-    with closing(psycopg2.connect(url)) as connection, connection.cursor() as cursor:
-        for schema in SCHEMAS.values():
-            for table in ("events", "rejected_events"):
-                cursor.execute(f"ALTER TABLE {schema}.{table} DISABLE TRIGGER USER")
-        connection.commit()
+    disable_rollup_triggers(url, SCHEMAS.values())
     worker = load_handler_module("analytics_worker")  # puts the worker's package on sys.path
     from analytics_worker.rows import EVENT_COLUMNS
 
     os.environ.update(DB_URL=url, DB_SCHEMA=SCHEMAS["worker"])
     rng = random.Random(seed)
     with redirect_stdout(io.StringIO()):
-        worker.main(_bodies(10, rng), None)  # connect and warm up outside the timings
+        worker.main(sample_bodies(10, rng), None)  # connect and warm up outside the timings
     columns = ", ".join(EVENT_COLUMNS)
     results = {}
     with closing(psycopg2.connect(url)) as connection:
 
         def copy_contender(size):
-            lines, _ = _rows(_bodies(size, rng))
+            lines, _ = _rows(sample_bodies(size, rng))
             data = b"".join(lines)
 
             def action():
@@ -82,7 +88,7 @@ def measure(url, sizes=(100, 1000), rounds=7, seed=7):
             return action
 
         def values_contender(size):
-            _, rows = _rows(_bodies(size, rng))
+            _, rows = _rows(sample_bodies(size, rng))
 
             def action():
                 with connection.cursor() as cursor:
@@ -97,7 +103,7 @@ def measure(url, sizes=(100, 1000), rounds=7, seed=7):
             return action
 
         def worker_contender(size):
-            bodies = _bodies(size, rng)
+            bodies = sample_bodies(size, rng)
 
             def action():
                 with redirect_stdout(io.StringIO()):  # the handler's one summary line per call

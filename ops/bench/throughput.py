@@ -34,11 +34,10 @@ from dataclasses import asdict, dataclass
 import boto3
 from moto import mock_aws
 
-from ops.events import sample_event
+from ops.bench.api_calls import REGION, fill_queue
 from ops.functions import load_handler_module
 from ops.local_stack.moto_sqs import apply_quick_sqs
 
-REGION = "eu-central-1"
 TARGET_PER_DAY = 100_000_000
 SECONDS_PER_DAY = 86_400
 
@@ -134,15 +133,6 @@ def _attributes_skipped_while_filling():
             setattr(Queue, name, value)
 
 
-def _fill(sqs, queue_url, events, seed):
-    rng = random.Random(seed)
-    bodies = [json.dumps(sample_event(rng=rng)) for _ in range(events)]
-    with _attributes_skipped_while_filling():
-        for start in range(0, events, 10):
-            entries = [{"Id": str(i), "MessageBody": body} for i, body in enumerate(bodies[start:start + 10])]
-            sqs.send_message_batch(QueueUrl=queue_url, Entries=entries)
-
-
 @contextmanager
 def _filled_queue(events, seed):
     """(client, queue url) of an in-process moto queue (with moto_sqs's speed-up) holding `events` sample events."""
@@ -152,7 +142,8 @@ def _filled_queue(events, seed):
             sqs = boto3.client("sqs", region_name=REGION, aws_access_key_id="bench", aws_secret_access_key="bench")
             queue_url = sqs.create_queue(QueueName="analytics_events_throughput",
                                          Attributes={"VisibilityTimeout": "600"})["QueueUrl"]
-            _fill(sqs, queue_url, events, seed)
+            with _attributes_skipped_while_filling():
+                fill_queue(sqs, queue_url, events, random.Random(seed))
             yield sqs, queue_url
     finally:
         undo()

@@ -38,14 +38,6 @@ class Endpoint:
         host = quote(self.host, safe="") if self.host.startswith("/") else self.host  # a socket directory
         return with_credentials(f"postgresql://{host}:{self.port}/{quote(self.database, safe='')}", self.password, self.user)
 
-    @property
-    def tcp(self):
-        return not self.host.startswith("/")
-
-    def libpq(self):
-        """A libpq keyword string, e.g. for `psql "..."`."""
-        return f"host={self.host} port={self.port} dbname={self.database} user={self.user} password={self.password}"
-
 
 def free_port():
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
