@@ -59,11 +59,11 @@ locals {
   stream_guard_period_seconds = 60
   visibility_timeout_seconds = coalesce(
     var.visibility_timeout_seconds,
-    local.stream ? max(
-      6 * var.worker_timeout,
+    max(
       var.consumer_timeout * 2 + var.worker_timeout,
-      local.stream_guard_period_seconds * 2 + var.worker_timeout,
-    ) : var.consumer_timeout * 2 + var.worker_timeout,
+      local.stream ? 6 * var.worker_timeout : 0,
+      local.stream ? local.stream_guard_period_seconds * 2 + var.worker_timeout : 0,
+    ),
   )
 
   # What reads the queue (the consumer on the schedule, Lambda's poller with
@@ -128,7 +128,7 @@ resource "aws_sqs_queue" "this" {
     }
     precondition {
       condition     = !local.stream || local.visibility_timeout_seconds > local.stream_guard_period_seconds + var.worker_timeout
-      error_message = "In stream mode the queue's visibility timeout must be longer than the stream guard's period (60 s) plus one worker call, or a batch failed in an outage is received again before the guard pauses the stream."
+      error_message = "In stream mode the queue's visibility timeout must be longer than the stream guard's period (${local.stream_guard_period_seconds} s) plus one worker call, or a batch failed in an outage is received again before the guard pauses the stream."
     }
     precondition {
       condition     = var.worker_timeout < var.consumer_timeout
