@@ -42,10 +42,6 @@ class Problem:
 unquote = hcl.unquote
 
 
-def is_block(value):
-    return isinstance(value, list) and all(isinstance(item, dict) and item.get("__is_block__") for item in value) and bool(value)
-
-
 def body_items(body):
     """(name, value) of a block body, without python-hcl2's bookkeeping keys."""
     return [(key, value) for key, value in body.items() if not key.startswith("__")]
@@ -61,14 +57,6 @@ class Block:
     @property
     def title(self):
         return " ".join([self.kind, *(f'"{label}"' for label in self.labels)])
-
-    @property
-    def address(self):
-        if self.kind == "resource":
-            return ".".join(self.labels)
-        if self.kind == "data":
-            return "data." + ".".join(self.labels)
-        return f"{self.kind}.{'.'.join(self.labels)}"
 
 
 @dataclass
@@ -89,12 +77,6 @@ class Config:
         for block in self.of("locals"):
             values.update(body_items(block.body))
         return values
-
-    def find(self, kind, *labels):
-        for block in self.of(kind):
-            if block.labels == tuple(labels):
-                return block
-        return None
 
     def required_providers(self):
         found = {}

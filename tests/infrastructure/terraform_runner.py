@@ -146,9 +146,6 @@ class Terraform:
                 f"(or set TF_CLI_CONFIG_FILE to a mirror).\n{result.stderr.strip()[-800:]}"
             )
 
-    def validate(self, directory):
-        return self.run(directory, "validate")
-
     def show_json(self, directory, plan_file):
         result = self.run(directory, "show", "-json", str(plan_file))
         assert result.returncode == 0, result.output

@@ -53,16 +53,13 @@ def test_the_write_keys_are_in_no_plan_value_and_no_output(plans, stage):
 def test_the_function_may_publish_only_to_its_stages_topic(dev_plan):
     # GIVEN the dev plan and the module's policy document (the stand-in renders policy documents empty, so read the code)
     document = hcl.load(tf.INFRA / "modules" / "collector" / "main.tf")
-    statements = next(
-        body["statement"] for block in document["data"] for kind, bodies in block.items()
-        if kind.strip('"') == "aws_iam_policy_document" for name, body in bodies.items() if name.strip('"') == "function"
-    )
+    statements = hcl.plain(hcl.resource(document, "aws_iam_policy_document", "function", kind="data"))["statement"]
     # THEN the only SNS right is Publish on the one topic, the parameter is read by its own ARN,
     # the policy sits on the collector's role, and only API Gateway may invoke the function
-    by_sid = {s["sid"].strip('"'): s for s in statements}
+    by_sid = {s["sid"]: s for s in statements}
     assert "var.topic_arn" in str(by_sid["PublishToTheEventTopic"]["resources"])
     assert all("*" not in str(s["resources"]) for s in statements)
-    assert [a.strip('"') for s in statements for a in s["actions"] if a.strip('"').startswith("sns:")] == ["sns:Publish"]
+    assert [a for s in statements for a in s["actions"] if a.startswith("sns:")] == ["sns:Publish"]
     assert dev_plan.resource(f"{COLLECTOR}.aws_iam_role_policy.function")["role"] == "analytics_collector_dev_role"
     permission = dev_plan.resource(f"{COLLECTOR}.aws_lambda_permission.api")
     assert permission["principal"] == "apigateway.amazonaws.com"

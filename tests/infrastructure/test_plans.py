@@ -364,9 +364,8 @@ def test_stream_mode_runs_the_consumer_every_minute_as_the_mappings_guard(plans)
 def test_the_stream_guard_may_switch_only_its_mapping_and_terraform_leaves_that_switch_to_it():
     """What the plan cannot show (the mapping's ARN and lifecycle are not in it), read from the module's code."""
     from ops import hcl
-    from ops.functions import ROOT
 
-    document = hcl.load(ROOT / "infrastructure" / "modules" / "analytics_queue" / "main.tf")
+    document = hcl.load(tf.INFRA / "modules" / "analytics_queue" / "main.tf")
     # GIVEN the consumer's policy: the guard's statement names the stream's mapping, no other resource
     policy = hcl.plain(hcl.resource(document, "aws_iam_policy_document", "consumer", kind="data"))
     (guard,) = [d["statement"]["content"][0] for d in policy["dynamic"] if d["statement"]["content"][0]["sid"] == "GuardTheStream"]

@@ -4,7 +4,6 @@ Arguments, types, references, module calls and sensitive outputs are checked by 
 itself: test_terraform_validate.py and test_plans.py.
 """
 import re
-import shutil
 
 import pytest
 
