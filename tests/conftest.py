@@ -14,10 +14,12 @@ import tempfile
 import psycopg2
 import pytest
 from hypothesis import settings as hypothesis_settings
+from invoke import Config, Context
 from psycopg2 import sql
 
 from databases import Database, server_problem, with_database
 from ops import migrations
+from ops.functions import ROOT
 from ops.stage import mask
 
 # In CI, Hypothesis replays the same examples every run, so a landing never hangs on a lucky draw;
@@ -111,3 +113,11 @@ def migrated_db(postgres_url, template_database):
     with admin.cursor() as cursor:
         cursor.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
     admin.close()
+
+
+@pytest.fixture
+def ctx():
+    """An invoke Context with the project's invoke.yaml, as `inv` builds it."""
+    config = Config(project_location=str(ROOT))
+    config.load_project()
+    return Context(config=config)

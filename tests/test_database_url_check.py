@@ -1,12 +1,12 @@
 """A wrong DATABASE_URL stops the test run at once, in one line naming the URL (password masked) and what failed."""
 import os
-import socket
 import subprocess
 import sys
 
 import pytest
 
 from databases import with_database
+from ops.local_stack.postgres import free_port
 
 # One test that needs the database; before the check, a wrong URL failed it with pages of tracebacks.
 NEEDS_DATABASE = "tests/analytics_worker/test_worker_store.py::test_the_connection_is_reused_between_calls"
@@ -19,12 +19,6 @@ def run_tests_with(url):
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", NEEDS_DATABASE],
         cwd=ROOT, env=environment, capture_output=True, text=True, timeout=120,
     )
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def error_lines(result):

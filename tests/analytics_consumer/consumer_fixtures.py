@@ -1,4 +1,4 @@
-"""Fixtures of the consumer tests: moto, a queue, small settings, a faster moto SQS.
+"""Fixtures of the consumer tests: moto (with a faster SQS), a queue, small settings.
 
 Test modules import the fixtures they use from here by name, so each test file
 says where its fixtures come from."""
@@ -56,12 +56,3 @@ def settings(queue_url):
         max_parallel_workers=2,
         receive_wait_seconds=0,
     )
-
-
-@pytest.fixture
-def quick_moto_sqs(monkeypatch):
-    """Make moto's SQS fast enough for queues of thousands (see ops/local_stack/moto_sqs.py)."""
-    from ops.local_stack.moto_sqs import quick_sqs_patches
-
-    for owner, name, replacement in quick_sqs_patches():
-        monkeypatch.setattr(owner, name, replacement)

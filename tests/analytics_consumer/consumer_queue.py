@@ -135,3 +135,16 @@ class RecordingSqs:
             response["Successful"] = real.get("Successful", [])
             response["Failed"] += real.get("Failed", [])
         return response
+
+
+def run(sqs, settings, worker, time_left_ms=lambda: 900_000, log=None):
+    """One consumer run with the given worker (900 s left unless told); (summary, the log records it wrote)."""
+    from analytics_consumer.drain import drain
+
+    records = []
+
+    def keep(level, message, **fields):
+        records.append({"level": level, "message": message, **fields})
+
+    summary = drain(sqs, settings, worker, time_left_ms, log=log or keep, sleep=lambda seconds: None)
+    return summary, records

@@ -7,22 +7,9 @@ from collections import Counter
 
 import pytest
 from consumer_fixtures import aws, queue_url, settings, sqs  # noqa: F401 - fixtures
-from consumer_queue import FakeWorker, RecordingSqs, event_bodies, queue_counts, remaining_bodies, send_bodies
+from consumer_queue import FakeWorker, RecordingSqs, event_bodies, queue_counts, remaining_bodies, run, send_bodies
 
 from analytics_consumer.batching import encode_batch
-from analytics_consumer.drain import drain
-
-PLENTY_OF_TIME = lambda: 900_000  # noqa: E731 - a Lambda with 15 minutes left
-
-
-def run(sqs, settings, worker, time_left_ms=PLENTY_OF_TIME, log=None):
-    records = []
-
-    def keep(level, message, **fields):
-        records.append({"level": level, "message": message, **fields})
-
-    summary = drain(sqs, settings, worker, time_left_ms, log=log or keep, sleep=lambda seconds: None)
-    return summary, records
 
 
 def test_acknowledged_batches_are_deleted_and_bodies_arrive_untouched(sqs, queue_url, settings):

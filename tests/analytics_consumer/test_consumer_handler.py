@@ -22,12 +22,14 @@ class FakeContext:
 
 @pytest.fixture
 def handler_module():
+    """The consumer's handler module with its cached AWS clients cleared before and after (each test's own moto)."""
     module = load_handler_module("analytics_consumer")
-    module.sqs_client.cache_clear()
-    module.lambda_client.cache_clear()
+    clients = (module.sqs_client, module.lambda_client, module.mapping_client)
+    for client in clients:
+        client.cache_clear()
     yield module
-    module.sqs_client.cache_clear()
-    module.lambda_client.cache_clear()
+    for client in clients:
+        client.cache_clear()
 
 
 @pytest.fixture

@@ -3,24 +3,19 @@ import json
 
 import pytest
 from consumer_fixtures import aws, queue_url, sqs  # noqa: F401 - fixtures
+from test_consumer_handler import handler_module  # noqa: F401 - fixture
 
-from ops.functions import load_handler_module
 from ops.lambdas import LocalContext
 
 
 @pytest.fixture
-def handler(monkeypatch, queue_url):
+def handler(handler_module, monkeypatch, queue_url):
     """The consumer as a new container sees it, pointed at an empty queue."""
-    module = load_handler_module("analytics_consumer")
-    module.sqs_client.cache_clear()
-    module.lambda_client.cache_clear()
-    monkeypatch.setattr(module.log, "_calls_served", 0)
+    monkeypatch.setattr(handler_module.log, "_calls_served", 0)
     monkeypatch.setenv("SQS_URL", queue_url)
     monkeypatch.setenv("WORKER_LAMBDA_ARN", "analytics_worker_test")
     monkeypatch.setenv("RECEIVE_WAIT_SECONDS", "0")
-    yield module
-    module.sqs_client.cache_clear()
-    module.lambda_client.cache_clear()
+    return handler_module
 
 
 def test_each_run_logs_its_summary_with_request_id_and_cold_start(handler, capsys):

@@ -1,7 +1,7 @@
 """Must show (issue 2): 2,500 messages, a worker failing every third call, one consumer run.
 
-moto's SQS is quadratic in the queue length; the `quick_moto_sqs` fixture removes
-the cause without changing its answers (see consumer_fixtures.py), so this runs in seconds.
+moto's SQS is quadratic in the queue length; the `aws` fixture removes the cause
+without changing its answers (see consumer_fixtures.py), so this runs in seconds.
 """
 import dataclasses
 import math
@@ -9,7 +9,7 @@ import time
 from collections import Counter
 
 import pytest
-from consumer_fixtures import aws, queue_url, quick_moto_sqs, settings, sqs  # noqa: F401 - fixtures
+from consumer_fixtures import aws, queue_url, settings, sqs  # noqa: F401 - fixtures
 from consumer_queue import FakeWorker, RecordingSqs, event_bodies, queue_counts, remaining_bodies, send_bodies
 
 from analytics_consumer.drain import drain
@@ -46,7 +46,7 @@ def consume(sqs, settings, worker):
     (1000, 1, 500),  # the default size: batches of 1000, 1000, 500; the third (500) fails
 ])
 def test_a_worker_failing_every_third_call_leaves_exactly_its_batches(
-    quick_moto_sqs, sqs, queue_url, settings, batch, failed_batches, failed_messages
+    sqs, queue_url, settings, batch, failed_batches, failed_messages
 ):
     # GIVEN 2,500 messages in the queue, batches of `batch`, and a worker that fails on every third call
     batches = math.ceil(MESSAGES / batch)
@@ -73,7 +73,7 @@ def test_a_worker_failing_every_third_call_leaves_exactly_its_batches(
 
 
 @pytest.mark.slow
-def test_a_healthy_worker_empties_a_queue_of_2500(quick_moto_sqs, sqs, queue_url, big_run_settings):
+def test_a_healthy_worker_empties_a_queue_of_2500(sqs, queue_url, big_run_settings):
     # GIVEN 2,500 messages in the queue and a healthy worker
     send_bodies(sqs, queue_url, event_bodies(MESSAGES))
     worker = FakeWorker()

@@ -4,21 +4,9 @@ import dataclasses
 
 import pytest
 from consumer_fixtures import aws, queue_url, settings, sqs  # noqa: F401 - fixtures
-from consumer_queue import FakeWorker, RecordingSqs, event_bodies, queue_counts, send_bodies
-
-from analytics_consumer.drain import drain
+from consumer_queue import FakeWorker, RecordingSqs, event_bodies, queue_counts, run, send_bodies
 
 pytestmark = pytest.mark.faults
-
-
-def run(sqs, settings, worker, time_left_ms=lambda: 900_000):
-    records = []
-
-    def keep(level, message, **fields):
-        records.append({"level": level, "message": message, **fields})
-
-    summary = drain(sqs, settings, worker, time_left_ms, log=keep, sleep=lambda seconds: None)
-    return summary, records
 
 
 def test_a_worker_that_cannot_store_is_found_out_before_anything_is_received(sqs, queue_url, settings):

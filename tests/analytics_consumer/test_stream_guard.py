@@ -117,7 +117,6 @@ def test_the_handler_guards_the_mapping_in_stream_mode_and_does_not_drain(
     for name, value in {"SQS_URL": queue_url, "WORKER_LAMBDA_ARN": worker_arn, "STREAM_MAPPING_UUID": mapping.uuid,
                         "WORKER_TIMEOUT_SECONDS": "5"}.items():
         monkeypatch.setenv(name, value)
-    handler_module.mapping_client.cache_clear()
     worker_answers({"errorType": "OperationalError", "errorMessage": "could not connect to server"})
     # WHEN the schedule calls the handler
     result = handler_module.main({"source": "aws.events"}, FakeContext())
@@ -126,7 +125,6 @@ def test_the_handler_guards_the_mapping_in_stream_mode_and_does_not_drain(
     records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [record["level"] for record in records] == ["ERROR", "INFO"]
     assert records[-1]["action"] == PAUSED and records[-1]["message"] == "analytics_consumer stream guard finished"
-    handler_module.mapping_client.cache_clear()
 
 
 def test_a_stream_mapping_uuid_that_is_not_one_is_refused_naming_it():

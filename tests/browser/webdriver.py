@@ -5,12 +5,13 @@ nothing is downloaded at run time.
 """
 import json
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
 import urllib.error
 import urllib.request
+
+from ops.local_stack.postgres import free_port
 
 INSTALL = "apt-get update && apt-get install -y chromium chromium-driver"
 CHROMIUM_FLAGS = [
@@ -24,12 +25,6 @@ def find_browser():
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     driver = shutil.which("chromedriver")
     return (browser, driver) if browser and driver else None
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class WebDriverError(RuntimeError):

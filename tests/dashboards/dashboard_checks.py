@@ -2,12 +2,10 @@
 
 Test modules import what they use from here (not a conftest.py: see tests/analytics_consumer)."""
 import datetime
-import random
 import uuid
 
 import pytest
 
-from databases import Database
 from ops.local_stack import roles
 from ops.stage import with_credentials
 
@@ -92,7 +90,3 @@ def shuffled(rng, items):
     items = list(items)
     rng.shuffle(items)
     return items
-
-
-def other_database(db, schema):
-    return Database(url=db.url, schema=schema)

@@ -4,19 +4,11 @@ import random
 
 import pytest
 from dashboard_checks import assert_rollups_exact, make_events, role_url, stage_db  # noqa: F401
-from invoke import Config, Context, Exit
+from invoke import Exit
 
 import tasks
 from analytics_worker.store import store_batch
 from ops import stage as stage_module
-from ops.functions import ROOT
-
-
-@pytest.fixture
-def ctx():
-    config = Config(project_location=str(ROOT))
-    config.load_project()
-    return Context(config=config)
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ of .local/stack.json.
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,15 +22,10 @@ import psycopg2
 import pytest
 
 from doc_blocks import PYTHON, ROOT, documents, blocks, summary
+from ops.local_stack.postgres import free_port
 
 DOCUMENTED_PORT = "4566"
 BLOCK_TIMEOUT = 300  # seconds for all blocks of one document
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def reader_environment():

@@ -6,7 +6,6 @@ import contextlib
 import io
 import random
 import shutil
-import socket
 import subprocess
 
 import psycopg2
@@ -17,15 +16,10 @@ from local_fixtures import dumps, publish
 from ops import migrations
 from ops.events import demo_events, invalid_event
 from ops.local_stack.stack import LocalStack
+from ops.local_stack.postgres import free_port
 
 VIEWS = ("daily_event_counts", "daily_app_event_counts", "daily_active_users", "daily_rejections")
 TABLES = ("events", "rejected_events", "rollup_event_counts", "rollup_user_days", "rollup_active_users", "rollup_rejections", "rollup_settings")
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

@@ -12,21 +12,11 @@ from dataclasses import dataclass
 
 import boto3
 import pytest
-from invoke import Config, Context
 
 from ops import stage as stage_module
-from ops.functions import ROOT
 
 REGION = "eu-central-1"
 ENV = "test"
-
-
-@pytest.fixture
-def ctx():
-    """An invoke Context with the project's invoke.yaml, as `inv` builds it."""
-    config = Config(project_location=str(ROOT))
-    config.load_project()
-    return Context(config=config)
 
 
 @pytest.fixture(scope="session")
